@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Maps and load-time configuration shared by every qtap BPF program. */
+#ifndef QTAP_BPF_MAPS_H
+#define QTAP_BPF_MAPS_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "include/qtap_abi.h"
+
+/* Load-time configuration, set by userspace in .rodata before load. */
+const volatile __u32 qtap_self_pid = 0;        /* never trace the agent itself */
+const volatile __u8 qtap_filter_pids = 0;      /* 1: only pids in pid_filter */
+const volatile __u32 qtap_max_call_bytes = 1u << 20; /* copy limit per call */
+
+/* Userspace sizes the ring buffer before load (bpf_map__set_max_entries). */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, 16 * 1024 * 1024);
+} events SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, QTAP_CTR__COUNT);
+  __type(key, __u32);
+  __type(value, __u64);
+} stats SEC(".maps");
+
+/* Pids to trace when qtap_filter_pids is set (--pid). */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, __u8);
+} pid_filter SEC(".maps");
+
+/* What qtap knows about one socket fd. */
+struct conn_state {
+  __u64 conn_id;
+  __u64 bytes_sent; /* stream positions: advanced atomically per call */
+  __u64 bytes_recv;
+};
+
+/* (pid, fd) -> connection. LRU so a process that dies without close() cannot
+ * fill it; userspace also deletes the entries of exited processes. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct qtap_fd_key);
+  __type(value, struct conn_state);
+} conns SEC(".maps");
+
+/* Arguments of a syscall in flight, saved at entry for use at exit. */
+struct active_call {
+  __u64 buf;    /* buffer, or iovec array */
+  __u64 count;  /* buffer length, or iovec count */
+  __s32 fd;
+  __s32 fd2;    /* second fd (sendfile/splice) */
+  __u8 call;    /* enum qtap_data_call, 0 for connect/accept */
+  __u8 is_iov;
+  __u8 _pad[6];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct active_call);
+} active SEC(".maps");
+
+/* Scratch space for building large events off the 512-byte BPF stack. The
+ * slack after the data event lets the verifier accept "offset < CHUNK plus
+ * length <= CHUNK" copies without proving their sum is below CHUNK.
+ * Per-CPU array values are limited to 32 KiB, so this is a plain array with
+ * one slot per possible CPU (userspace sets max_entries), indexed by the
+ * current CPU: a tracepoint program cannot migrate or nest on its CPU. */
+struct copy_state {
+  __u64 iov;       /* next struct iovec to load (user pointer), 0 if none */
+  __u64 iov_count; /* iovecs not yet loaded */
+  __u64 cur_base;  /* current piece */
+  __u64 cur_left;
+  __u64 remaining; /* bytes still to copy in this call */
+  __u64 offset;    /* stream offset of the chunk being filled */
+  __u32 pos;       /* bytes in the chunk being filled */
+  __u32 _pad;
+};
+
+struct data_scratch {
+  /* The copy loop's state lives here rather than on the stack: values in a
+   * map are unknown to the verifier, so it checks a bpf_loop step once
+   * instead of simulating iterations with exact values. */
+  struct copy_state st;
+  struct qtap_data_event ev;
+  char slack[QTAP_CHUNK_SIZE];
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct data_scratch);
+} data_scratch SEC(".maps");
+
+static __always_inline struct data_scratch *scratch_slot(void) {
+  __u32 cpu = bpf_get_smp_processor_id();
+  return bpf_map_lookup_elem(&data_scratch, &cpu);
+}
+
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct qtap_proc_exec_event);
+} exec_scratch SEC(".maps");
+
+/* A counter in .bss: unique connection ids for the agent's lifetime. */
+__u64 qtap_next_conn_id = 0;
+
+static __always_inline void count(enum qtap_counter c, __u64 v) {
+  __u32 key = c;
+  __u64 *p = bpf_map_lookup_elem(&stats, &key);
+  if (p)
+    *p += v; /* per-CPU slot: no other writer can interleave */
+}
+
+/* Submits an event of `size` bytes, counting a drop if the buffer is full. */
+static __always_inline int submit(void *ev, __u64 size, __u64 payload_bytes) {
+  if (bpf_ringbuf_output(&events, ev, size, 0) != 0) {
+    count(QTAP_CTR_RINGBUF_DROPS, 1);
+    count(QTAP_CTR_RINGBUF_DROP_BYTES, payload_bytes);
+    return -1;
+  }
+  count(QTAP_CTR_EVENTS, 1);
+  count(QTAP_CTR_DATA_BYTES, payload_bytes);
+  return 0;
+}
+
+static __always_inline void fill_header(struct qtap_event_header *h, __u32 type) {
+  __u64 id = bpf_get_current_pid_tgid();
+  h->type = type;
+  h->abi = QTAP_ABI_VERSION;
+  h->ts_ns = bpf_ktime_get_boot_ns();
+  h->pid = id >> 32;
+  h->tid = (__u32)id;
+}
+
+/* True when the current process must be traced. */
+static __always_inline bool pid_wanted(__u32 pid) {
+  if (pid == qtap_self_pid)
+    return false;
+  if (qtap_filter_pids && !bpf_map_lookup_elem(&pid_filter, &pid))
+    return false;
+  return true;
+}
+
+#endif /* QTAP_BPF_MAPS_H */

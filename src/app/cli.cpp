@@ -1,0 +1,81 @@
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "app/options.h"
+#include "common/log.h"
+
+namespace qtap::app {
+
+namespace {
+
+void add_capture_options(CLI::App& app, Options& o, std::string& format) {
+  app.add_option("--log-level", o.log_level, "debug|info|warn|error (logs go to stderr)")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}));
+  app.add_option("--format", format, "console (default) or json (JSON Lines)")
+      ->check(CLI::IsMember({"console", "json"}));
+  app.add_option("-o,--output", o.output, "write events to PATH instead of stdout");
+  app.add_flag("-v,--verbose", o.verbose, "console: also print headers and bodies");
+  app.add_option("--pid", o.pids, "capture only this process (repeatable)")->check(CLI::PositiveNumber);
+  app.add_option("--ready-file", o.ready_file, "create PATH once every probe is attached and capture is live");
+  app.add_option("--max-body", o.max_body, "bytes of each HTTP body to keep (default 1 MiB)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 30));
+  app.add_option("--ringbuf-mb", o.ringbuf_mb, "kernel ring buffer size in MiB, a power of two (default 32)")
+      ->check([](const std::string& s) -> std::string {
+        try {
+          unsigned long v = std::stoul(s);
+          if (v >= 1 && v <= 1024 && (v & (v - 1)) == 0) return {};
+        } catch (...) {
+        }
+        return "must be a power of two between 1 and 1024";
+      });
+  app.add_option("--record", o.record_path, "also record raw kernel events to PATH (for `qtap replay`)");
+  app.add_flag("!--no-color", o.color, "no ANSI colours on the console");
+}
+
+}  // namespace
+
+ParseOutcome parse_command_line(int argc, char** argv) {
+  ParseOutcome out;
+  Options& o = out.options;
+  std::string format = "console";
+
+  CLI::App app{
+      "qtap: see in plaintext what programs send and receive over the network, with the process,\n"
+      "user, container and host behind every byte. Run as root; with no command it captures\n"
+      "everything it can see (same as `qtap tap`)."};
+  app.name("qtap");
+  app.set_version_flag("--version", std::string("qtap ") + QTAP_VERSION);
+  app.require_subcommand(0, 1);
+  app.fallthrough();
+  add_capture_options(app, o, format);
+
+  auto* tap = app.add_subcommand("tap", "capture traffic (the default)");
+  tap->fallthrough();
+  auto* check = app.add_subcommand("check", "preflight: list the kernel features qtap uses, ok or missing");
+  check->fallthrough();
+  auto* replay = app.add_subcommand("replay", "run a recording made with --record through the pipeline (no root)");
+  replay->add_option("file", o.replay_path, "recording")->required();
+  replay->fallthrough();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    out.exit_code = app.exit(e);
+    return out;
+  } catch (const CLI::CallForVersion& e) {
+    out.exit_code = app.exit(e);
+    return out;
+  } catch (const CLI::ParseError& e) {
+    std::cerr << "qtap: " << e.what() << "\n" << "Run `qtap --help` for usage.\n";
+    out.exit_code = 2;
+    return out;
+  }
+  if (*check) o.command = Command::kCheck;
+  if (*replay) o.command = Command::kReplay;
+  (void)tap;
+  o.format = format == "json" ? Format::kJson : Format::kConsole;
+  return out;
+}
+
+}  // namespace qtap::app

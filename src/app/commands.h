@@ -1,0 +1,12 @@
+// The commands qtap runs; each returns the process exit code.
+#pragma once
+
+#include "app/options.h"
+
+namespace qtap::app {
+
+int run_tap(const Options& o);     // live capture (the default)
+int run_check(const Options& o);   // preflight report
+int run_replay(const Options& o);  // a recording through the pipeline
+
+}  // namespace qtap::app

@@ -1,0 +1,40 @@
+// Everything the command line can set, as one struct passed to constructors.
+// docs/cli.md documents each flag.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+namespace qtap::app {
+
+enum class Command { kTap, kCheck, kReplay };
+enum class Format { kConsole, kJson };
+
+struct Options {
+  Command command = Command::kTap;
+  std::string log_level = "info";
+  Format format = Format::kConsole;
+  std::string output = "-";  // "-" is stdout
+  bool verbose = false;
+  std::vector<uint32_t> pids;
+  std::string ready_file;
+  uint64_t max_body = 1 << 20;
+  uint32_t ringbuf_mb = 32;
+  std::string record_path;  // also write raw kernel events here
+  std::string replay_path;  // `qtap replay FILE`
+  bool color = true;        // console colours when writing to a terminal
+};
+
+// Parsing result: options, or an exit code with the message already printed
+// (0 for --help/--version, 2 for usage errors).
+struct ParseOutcome {
+  Options options;
+  int exit_code = -1;  // -1: go on and run
+};
+
+ParseOutcome parse_command_line(int argc, char** argv);
+
+}  // namespace qtap::app

@@ -1,0 +1,40 @@
+#include <iostream>
+
+#include "app/commands.h"
+#include "app/output.h"
+#include "app/setup.h"
+#include "common/log.h"
+#include "context/process_cache.h"
+#include "events/recording.h"
+
+namespace qtap::app {
+
+int run_replay(const Options& o) {
+  auto reader = events::RecordingReader::open(o.replay_path);
+  if (!reader) {
+    std::cerr << "qtap: " << reader.error().message << "\n";
+    return 1;
+  }
+  auto out = open_output(o);
+  if (!out) {
+    std::cerr << "qtap: " << out.error().message << "\n";
+    return 1;
+  }
+  ProcessCache processes(ContextConfig{});
+  Pipeline pipeline(pipeline_config(o, reader->clock_offset_ns()), processes, *out->sink);
+  std::vector<uint8_t> sample;
+  while (true) {
+    auto more = reader->next(sample);
+    if (!more) {
+      std::cerr << "qtap: " << more.error().message << "\n";
+      return 1;
+    }
+    if (!*more) break;
+    pipeline.on_sample(sample);
+  }
+  pipeline.shutdown();
+  print_stats(pipeline, std::nullopt);
+  return 0;
+}
+
+}  // namespace qtap::app

@@ -1,0 +1,172 @@
+// Live capture: probes -> ring buffer -> pipeline -> sink, in one thread
+// driven by epoll (ring buffer, signals, a 1 s timer for drop warnings).
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "app/commands.h"
+#include "app/output.h"
+#include "app/setup.h"
+#include "common/log.h"
+#include "context/process_cache.h"
+#include "events/recording.h"
+#include "probes/kernel_probes.h"
+#include "probes/preflight.h"
+
+namespace qtap::app {
+
+namespace {
+
+// An owned file descriptor.
+class Fd {
+ public:
+  explicit Fd(int fd = -1) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+int fail(const std::string& msg) {
+  std::cerr << "qtap: " << msg << "\n";
+  return 1;
+}
+
+// Warns once a second while the kernel keeps losing events.
+class DropWatch {
+ public:
+  void check(const probes::Counters& c) {
+    uint64_t lost = c[QTAP_CTR_RINGBUF_DROPS];
+    if (lost > reported_) {
+      spdlog::warn("kernel ring buffer full: {} events lost in the last second ({} in all); "
+                   "consider --ringbuf-mb", lost - reported_, lost);
+      reported_ = lost;
+    }
+  }
+
+ private:
+  uint64_t reported_ = 0;
+};
+
+}  // namespace
+
+int run_tap(const Options& o) {
+  auto caps = probes::check_capabilities();
+  if (std::string blocker = probes::first_blocker(caps); !blocker.empty()) return fail(blocker);
+
+  auto out = open_output(o);
+  if (!out) return fail(out.error().message);
+
+  std::optional<events::RecordingWriter> recorder;
+  int64_t clock_offset = boottime_to_realtime_offset();
+  if (!o.record_path.empty()) {
+    auto w = events::RecordingWriter::create(o.record_path, clock_offset);
+    if (!w) return fail(w.error().message);
+    recorder.emplace(std::move(*w));
+  }
+
+  ProcessCache processes(ContextConfig{});
+  Pipeline pipeline(pipeline_config(o, clock_offset), processes, *out->sink);
+
+  probes::ProbeConfig pcfg;
+  pcfg.self_pid = static_cast<uint32_t>(getpid());
+  pcfg.pids = o.pids;
+  pcfg.max_call_bytes = kernel_copy_limit(o.max_body);
+  pcfg.ringbuf_bytes = o.ringbuf_mb << 20;
+  bool record_failed = false;
+  auto kp = probes::KernelProbes::start(pcfg, [&](std::span<const uint8_t> s) {
+    if (recorder && !record_failed) {
+      if (auto r = recorder->write(s); !r) {
+        spdlog::error("{}; recording stopped", r.error().message);
+        record_failed = true;
+      }
+    }
+    pipeline.on_sample(s);
+  });
+  if (!kp) return fail(kp.error().message);
+  auto& probes = **kp;
+  pipeline.set_forget([&probes](uint32_t pid, int32_t fd) { probes.forget(pid, fd); });
+
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  Fd sigfd(signalfd(-1, &mask, SFD_CLOEXEC));
+  Fd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
+  itimerspec every_second{{1, 0}, {1, 0}};
+  timerfd_settime(timer.get(), 0, &every_second, nullptr);
+  Fd ep(epoll_create1(EPOLL_CLOEXEC));
+  for (int fd : {probes.ring_fd(), sigfd.get(), timer.get()}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
+      return fail(fmt::format("epoll setup failed: {}", strerror(errno)));
+    }
+  }
+
+  if (!o.ready_file.empty()) {
+    std::ofstream ready(o.ready_file);
+    ready << getpid() << "\n";
+    if (!ready) return fail(fmt::format("cannot create the ready file {}", o.ready_file));
+  }
+  spdlog::info("capturing {}; output: {} ({})",
+               o.pids.empty() ? std::string("every process") : fmt::format("{} process(es)", o.pids.size()),
+               o.output == "-" ? std::string("stdout") : o.output,
+               o.format == Format::kJson ? "json" : "console");
+
+  DropWatch drops;
+  bool running = true;
+  while (running) {
+    epoll_event evs[4];
+    int n = epoll_wait(ep.get(), evs, 4, -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      spdlog::error("epoll_wait: {}", strerror(errno));
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      int fd = evs[i].data.fd;
+      if (fd == probes.ring_fd()) {
+        if (auto r = probes.consume(); !r) spdlog::error("{}", r.error().message);
+      } else if (fd == sigfd.get()) {
+        signalfd_siginfo si{};
+        if (read(sigfd.get(), &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGPIPE) {
+          spdlog::info("signal {}: flushing and stopping", strsignal(si.ssi_signo));
+          running = false;
+        }
+      } else if (fd == timer.get()) {
+        uint64_t ticks;
+        (void)!read(timer.get(), &ticks, sizeof(ticks));
+        drops.check(probes.counters());
+      }
+    }
+    out->sink->flush();
+  }
+
+  (void)probes.consume();  // what the kernel submitted before we stopped
+  pipeline.shutdown();
+  if (recorder) (void)recorder->flush();
+  print_stats(pipeline, probes.counters());
+  if (!o.ready_file.empty()) unlink(o.ready_file.c_str());
+  return 0;
+}
+
+}  // namespace qtap::app

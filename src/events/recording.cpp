@@ -1,0 +1,76 @@
+#include "events/recording.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "qtap_abi.h"
+
+namespace qtap::events {
+
+namespace {
+constexpr char kMagic[8] = {'Q', 'T', 'A', 'P', 'R', 'E', 'C', '1'};
+constexpr uint32_t kMaxSample = 1 << 20;
+
+struct FileHeader {
+  char magic[8];
+  uint32_t abi;
+  uint32_t reserved;
+  int64_t clock_offset_ns;
+};
+static_assert(sizeof(FileHeader) == 24);
+}  // namespace
+
+Result<RecordingWriter> RecordingWriter::create(const std::string& path, int64_t clock_offset_ns) {
+  FilePtr f(fopen(path.c_str(), "wb"));
+  if (!f) return make_error(fmt::format("cannot write recording {}: {}", path, strerror(errno)));
+  FileHeader h{};
+  std::memcpy(h.magic, kMagic, sizeof(kMagic));
+  h.abi = QTAP_ABI_VERSION;
+  h.clock_offset_ns = clock_offset_ns;
+  if (fwrite(&h, sizeof(h), 1, f.get()) != 1) {
+    return make_error(fmt::format("cannot write recording {}: {}", path, strerror(errno)));
+  }
+  return RecordingWriter(std::move(f));
+}
+
+Result<void> RecordingWriter::write(std::span<const uint8_t> sample) {
+  uint32_t len = static_cast<uint32_t>(sample.size());
+  if (fwrite(&len, sizeof(len), 1, f_.get()) != 1 ||
+      fwrite(sample.data(), 1, sample.size(), f_.get()) != sample.size()) {
+    return make_error(fmt::format("recording write failed: {}", strerror(errno)));
+  }
+  return {};
+}
+
+Result<void> RecordingWriter::flush() {
+  if (fflush(f_.get()) != 0) return make_error(fmt::format("recording flush failed: {}", strerror(errno)));
+  return {};
+}
+
+Result<RecordingReader> RecordingReader::open(const std::string& path) {
+  FilePtr f(fopen(path.c_str(), "rb"));
+  if (!f) return make_error(fmt::format("cannot open recording {}: {}", path, strerror(errno)));
+  FileHeader h{};
+  if (fread(&h, sizeof(h), 1, f.get()) != 1 || std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0) {
+    return make_error(fmt::format("{} is not a qtap recording", path));
+  }
+  if (h.abi != QTAP_ABI_VERSION) {
+    return make_error(fmt::format("{} was recorded with event ABI {}, this qtap reads {}", path,
+                                  h.abi, QTAP_ABI_VERSION));
+  }
+  return RecordingReader(std::move(f), h.clock_offset_ns);
+}
+
+Result<bool> RecordingReader::next(std::vector<uint8_t>& out) {
+  uint32_t len = 0;
+  size_t n = fread(&len, 1, sizeof(len), f_.get());
+  if (n == 0 && feof(f_.get())) return false;
+  if (n != sizeof(len) || len > kMaxSample) return make_error("recording is corrupt or truncated");
+  out.resize(len);
+  if (fread(out.data(), 1, len, f_.get()) != len) return make_error("recording is truncated");
+  return true;
+}
+
+}  // namespace qtap::events

@@ -1,0 +1,57 @@
+// The records the pipeline hands to sinks. Field names mirror the JSON schema
+// in docs/schema.md.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "context/process_info.h"
+#include "protocols/http_model.h"
+
+namespace qtap {
+
+enum class Direction { kEgress, kIngress, kUnknown };
+
+struct Endpoint {
+  std::string ip;  // textual IPv4 or IPv6
+  uint16_t port = 0;
+};
+
+struct ConnectionContext {
+  uint64_t id = 0;
+  Endpoint local;
+  Endpoint remote;
+  Direction direction = Direction::kUnknown;
+  bool tls = false;
+  std::optional<std::string> tls_library;
+  std::string protocol;  // "http1", "unknown", ...
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+};
+
+struct ProcessContext {
+  ProcessInfo info;
+  uint32_t tid = 0;
+};
+
+// One HTTP request/response as a sink sees it.
+struct HttpRecord {
+  int64_t time_unix_ns = 0;  // request start, wall clock
+  double duration_ms = 0;    // request start to response end
+  ProcessContext process;
+  std::string hostname;
+  ConnectionContext connection;
+  HttpExchange http;
+};
+
+// A connection that closed without carrying a recognised protocol.
+struct ConnectionRecord {
+  int64_t time_unix_ns = 0;  // connection first seen, wall clock
+  double duration_ms = 0;
+  ProcessContext process;
+  std::string hostname;
+  ConnectionContext connection;
+};
+
+}  // namespace qtap

@@ -1,0 +1,255 @@
+#include "tracker/conn_tracker.h"
+
+#include <algorithm>
+
+#include "qtap_abi.h"
+
+namespace qtap {
+
+namespace {
+// How many pieces of a stream are looked at before a connection is declared
+// "unknown protocol" (a capture may start in the middle of a message; the
+// next call often starts a new one).
+constexpr uint32_t kDetectPieces = 16;
+// A first piece shorter than this is kept and completed by the next one.
+constexpr size_t kDetectMinBytes = 16;
+
+http1::Side side_of(bool requests_are_sent, uint8_t dir) {
+  bool sent = dir == QTAP_DIR_SEND;
+  return sent == requests_are_sent ? http1::Side::kRequests : http1::Side::kResponses;
+}
+}  // namespace
+
+// Hands one direction's in-order bytes back to its connection.
+struct Connection::StreamSide final : DataStream::Consumer {
+  StreamSide(Connection& c, uint8_t d) : conn(c), dir(d) {}
+  void on_bytes(std::string_view bytes, uint64_t ts) override { conn.bytes_in_order(dir, bytes, ts); }
+  void on_gap(uint64_t len, uint64_t ts) override { conn.gap_in_order(dir, len, ts); }
+  Connection& conn;
+  uint8_t dir;
+};
+
+Connection::Connection(ConnInfo info, const http1::Config& http1_cfg, size_t max_pending)
+    : info_(std::move(info)),
+      http1_cfg_(http1_cfg),
+      streams_{DataStream(max_pending), DataStream(max_pending)} {
+  sides_[0] = std::make_unique<StreamSide>(*this, 0);
+  sides_[1] = std::make_unique<StreamSide>(*this, 1);
+  if (info_.source == QTAP_SRC_CONNECT) direction_ = Direction::kEgress;
+  if (info_.source == QTAP_SRC_ACCEPT) direction_ = Direction::kIngress;
+}
+
+Connection::~Connection() = default;
+
+void Connection::on_data(uint8_t dir, uint64_t offset, std::string_view bytes, uint64_t ts,
+                         uint32_t tid) {
+  last_ts_ = ts;
+  last_tid_ = tid;
+  streams_[dir & 1].add(offset, bytes, ts, *sides_[dir & 1]);
+}
+
+void Connection::on_hole(uint8_t dir, uint64_t offset, uint64_t len, uint64_t ts) {
+  last_ts_ = ts;
+  streams_[dir & 1].add_hole(offset, len, ts, *sides_[dir & 1]);
+}
+
+void Connection::on_close(uint64_t ts) {
+  for (int d = 0; d < 2; d++) streams_[d].flush(*sides_[d]);
+  if (http1_) http1_->on_close(ts);
+  // A connection that never said enough to be recognised.
+  if (protocol_ == Protocol::kUndetected && (bytes_[0] || bytes_[1])) protocol_ = Protocol::kUnknown;
+}
+
+void Connection::start_protocol(Detection d, uint8_t dir) {
+  protocol_ = d.protocol;
+  if (protocol_ != Protocol::kHttp1) return;
+  bool sent = dir == QTAP_DIR_SEND;
+  requests_are_sent_ = sent == d.is_request;
+  if (direction_ == Direction::kUnknown) {
+    // Opened before qtap: whoever sends the requests is the client.
+    direction_ = requests_are_sent_ ? Direction::kEgress : Direction::kIngress;
+  }
+  http1_ = std::make_unique<http1::Http1Session>(http1_cfg_);
+}
+
+void Connection::bytes_in_order(uint8_t dir, std::string_view bytes, uint64_t ts) {
+  bytes_[dir] += bytes.size();
+  if (protocol_ == Protocol::kHttp1) {
+    http1_->on_data(side_of(requests_are_sent_, dir), bytes, ts);
+    return;
+  }
+  if (protocol_ != Protocol::kUndetected) return;
+
+  std::string& buf = detect_buf_[dir];
+  std::string_view piece = bytes;
+  if (!buf.empty()) {
+    buf.append(bytes.substr(0, 64));
+    piece = buf;
+  }
+  Detection d = detect_protocol(piece);
+  if (d.protocol == Protocol::kUndetected) {
+    if (buf.empty()) buf.assign(bytes);
+    if (buf.size() >= kDetectMinBytes) buf.clear();  // still undecided: not worth waiting
+    return;
+  }
+  if (d.protocol == Protocol::kUnknown) {
+    buf.clear();
+    if (++detect_pieces_ >= kDetectPieces) protocol_ = Protocol::kUnknown;
+    return;
+  }
+  start_protocol(d, dir);
+  if (protocol_ == Protocol::kHttp1) {
+    auto side = side_of(requests_are_sent_, dir);
+    if (!buf.empty()) {
+      // The kept prefix, then the rest of this piece beyond what was appended.
+      size_t kept = buf.size() - std::min<size_t>(bytes.size(), 64);
+      http1_->on_data(side, std::string_view(buf).substr(0, kept), ts);
+      http1_->on_data(side, bytes, ts);
+    } else {
+      http1_->on_data(side, bytes, ts);
+    }
+  }
+  detect_buf_[0].clear();
+  detect_buf_[1].clear();
+}
+
+void Connection::gap_in_order(uint8_t dir, uint64_t len, uint64_t ts) {
+  bytes_[dir] += len;
+  if (http1_) {
+    http1_->on_gap(side_of(requests_are_sent_, dir), len, ts);
+  } else {
+    detect_buf_[dir].clear();
+  }
+}
+
+std::vector<HttpExchange> Connection::take_exchanges() {
+  if (!http1_) return {};
+  return http1_->take_exchanges();
+}
+
+ConnTracker::ConnTracker(TrackerConfig cfg, Listener& listener)
+    : cfg_(std::move(cfg)), listener_(listener) {}
+
+ConnTracker::~ConnTracker() = default;
+
+Connection& ConnTracker::insert(ConnInfo info) {
+  while (conns_.size() >= cfg_.max_connections && !lru_.empty()) {
+    stats_.evicted++;
+    end(lru_.back(), 0);
+  }
+  uint64_t id = info.conn_id;
+  uint32_t pid = info.pid;
+  auto conn = std::make_unique<Connection>(std::move(info), cfg_.http1, cfg_.max_pending_bytes);
+  lru_.push_front(id);
+  conn->lru_pos_ = lru_.begin();
+  Connection& ref = *conn;
+  conns_[id] = std::move(conn);
+  by_pid_[pid].insert(id);
+  stats_.opened++;
+  return ref;
+}
+
+void ConnTracker::on_open(const events::ConnOpen& ev) {
+  // The same id twice would be a kernel bug; never two connections per id.
+  if (conns_.count(ev.conn_id)) end(ev.conn_id, ev.hdr.ts_ns);
+  ConnInfo info;
+  info.conn_id = ev.conn_id;
+  info.pid = ev.hdr.pid;
+  info.fd = ev.fd;
+  info.family = ev.family;
+  info.source = ev.source;
+  info.local = ev.local;
+  info.remote = ev.remote;
+  info.open_ts_ns = ev.hdr.ts_ns;
+  info.uid = ev.uid;
+  info.cgroup_id = ev.cgroup_id;
+  info.comm = std::string(ev.comm);
+  insert(std::move(info));
+}
+
+Connection& ConnTracker::get_or_create(uint64_t conn_id, const events::Header& hdr, int32_t fd) {
+  auto it = conns_.find(conn_id);
+  if (it != conns_.end()) return *it->second;
+  stats_.data_without_open++;
+  ConnInfo info;
+  info.conn_id = conn_id;
+  info.pid = hdr.pid;
+  info.fd = fd;
+  info.open_ts_ns = hdr.ts_ns;
+  return insert(std::move(info));
+}
+
+void ConnTracker::touch(Connection& c) {
+  if (c.lru_pos_ != lru_.begin()) lru_.splice(lru_.begin(), lru_, c.lru_pos_);
+}
+
+void ConnTracker::emit(Connection& c) {
+  for (auto& ex : c.take_exchanges()) {
+    stats_.exchanges++;
+    listener_.on_exchange(c, std::move(ex));
+  }
+}
+
+void ConnTracker::on_data(const events::Data& ev) {
+  Connection& c = get_or_create(ev.conn_id, ev.hdr, ev.fd);
+  touch(c);
+  uint64_t gaps_before = c.streams_[ev.direction & 1].gap_bytes();
+  c.on_data(ev.direction, ev.offset, ev.payload, ev.hdr.ts_ns, ev.hdr.tid);
+  stats_.gap_bytes += c.streams_[ev.direction & 1].gap_bytes() - gaps_before;
+  emit(c);
+}
+
+void ConnTracker::on_gap(const events::DataGap& ev) {
+  Connection& c = get_or_create(ev.conn_id, ev.hdr, ev.fd);
+  touch(c);
+  stats_.gap_bytes += ev.len;
+  c.on_hole(ev.direction, ev.offset, ev.len, ev.hdr.ts_ns);
+  emit(c);
+}
+
+void ConnTracker::end(uint64_t conn_id, uint64_t ts_ns) {
+  auto it = conns_.find(conn_id);
+  if (it == conns_.end()) return;
+  std::unique_ptr<Connection> c = std::move(it->second);
+  conns_.erase(it);
+  lru_.erase(c->lru_pos_);
+  auto p = by_pid_.find(c->info().pid);
+  if (p != by_pid_.end()) {
+    p->second.erase(conn_id);
+    if (p->second.empty()) by_pid_.erase(p);
+  }
+  c->on_close(ts_ns ? ts_ns : c->last_ts_ns());
+  emit(*c);
+  stats_.closed++;
+  listener_.on_closed(*c);
+}
+
+void ConnTracker::on_close(const events::ConnClose& ev) {
+  auto it = conns_.find(ev.conn_id);
+  if (it == conns_.end()) return;
+  // The kernel's totals include bytes that were never copied.
+  Connection& c = *it->second;
+  c.bytes_[0] = std::max(c.bytes_[0], ev.bytes_sent);
+  c.bytes_[1] = std::max(c.bytes_[1], ev.bytes_recv);
+  c.last_ts_ = ev.hdr.ts_ns;
+  end(ev.conn_id, ev.hdr.ts_ns);
+}
+
+std::vector<int32_t> ConnTracker::end_process(uint32_t pid, uint64_t ts_ns) {
+  std::vector<int32_t> fds;
+  auto p = by_pid_.find(pid);
+  if (p == by_pid_.end()) return fds;
+  std::vector<uint64_t> ids(p->second.begin(), p->second.end());
+  for (uint64_t id : ids) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) fds.push_back(it->second->info().fd);
+    end(id, ts_ns);
+  }
+  return fds;
+}
+
+void ConnTracker::end_all(uint64_t ts_ns) {
+  while (!lru_.empty()) end(lru_.back(), ts_ns);
+}
+
+}  // namespace qtap

@@ -1,0 +1,139 @@
+// Connections, keyed by the kernel's connection id (unique per socket fd
+// opening, so it survives fd reuse). Each owns two DataStreams (what the
+// process sent, what it received), detects the protocol from the first bytes
+// and feeds the matching parser. Bounded: least recently active connections
+// are evicted past `max_connections`; a process's connections end when it
+// exits or execs.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "events/events.h"
+#include "output/records.h"
+#include "protocols/http1/http1_session.h"
+#include "tracker/data_stream.h"
+#include "tracker/protocol_detector.h"
+
+namespace qtap {
+
+struct ConnInfo {
+  uint64_t conn_id = 0;
+  uint32_t pid = 0;
+  int32_t fd = -1;
+  uint16_t family = 0;
+  uint8_t source = 0;  // qtap_conn_source; 0 if the open event was lost
+  events::SockAddr local, remote;
+  uint64_t open_ts_ns = 0;
+  uint32_t uid = 0;
+  uint64_t cgroup_id = 0;
+  std::string comm;
+};
+
+class Connection {
+ public:
+  Connection(ConnInfo info, const http1::Config& http1_cfg, size_t max_pending);
+  ~Connection();
+
+  const ConnInfo& info() const { return info_; }
+  Protocol protocol() const { return protocol_; }
+  Direction direction() const { return direction_; }
+  uint64_t bytes_sent() const { return bytes_[0]; }
+  uint64_t bytes_received() const { return bytes_[1]; }
+  uint64_t last_ts_ns() const { return last_ts_; }
+  uint32_t last_tid() const { return last_tid_; }
+  bool tls() const { return protocol_ == Protocol::kTls; }
+
+ private:
+  friend class ConnTracker;
+  struct StreamSide;
+
+  void on_data(uint8_t dir, uint64_t offset, std::string_view bytes, uint64_t ts, uint32_t tid);
+  void on_hole(uint8_t dir, uint64_t offset, uint64_t len, uint64_t ts);
+  void on_close(uint64_t ts);
+  void bytes_in_order(uint8_t dir, std::string_view bytes, uint64_t ts);
+  void gap_in_order(uint8_t dir, uint64_t len, uint64_t ts);
+  void start_protocol(Detection d, uint8_t dir);
+  std::vector<HttpExchange> take_exchanges();
+
+  ConnInfo info_;
+  const http1::Config& http1_cfg_;
+  Protocol protocol_ = Protocol::kUndetected;
+  Direction direction_ = Direction::kUnknown;
+  bool requests_are_sent_ = true;  // which stream carries HTTP requests
+  std::array<DataStream, 2> streams_;
+  std::array<std::unique_ptr<StreamSide>, 2> sides_;
+  std::array<std::string, 2> detect_buf_;  // a short first piece, kept until decidable
+  uint32_t detect_pieces_ = 0;
+  std::array<uint64_t, 2> bytes_{0, 0};
+  std::unique_ptr<http1::Http1Session> http1_;
+  uint64_t last_ts_ = 0;
+  uint32_t last_tid_ = 0;
+  std::list<uint64_t>::iterator lru_pos_;
+};
+
+struct TrackerConfig {
+  http1::Config http1;
+  size_t max_connections = 65536;
+  size_t max_pending_bytes = 256 * 1024;  // per direction, waiting for missing bytes
+};
+
+struct TrackerStats {
+  uint64_t opened = 0;
+  uint64_t closed = 0;
+  uint64_t evicted = 0;
+  uint64_t data_without_open = 0;  // connection learned from data: its open event was lost
+  uint64_t gap_bytes = 0;          // bytes missing from streams (lost or not copied)
+  uint64_t exchanges = 0;
+};
+
+class ConnTracker {
+ public:
+  class Listener {
+   public:
+    virtual ~Listener() = default;
+    // A completed HTTP exchange on `conn`.
+    virtual void on_exchange(const Connection& conn, HttpExchange&& ex) = 0;
+    // `conn` ended (close, process exit, eviction, shutdown); it is destroyed
+    // right after this call.
+    virtual void on_closed(const Connection& conn) = 0;
+  };
+
+  ConnTracker(TrackerConfig cfg, Listener& listener);
+  ~ConnTracker();
+
+  void on_open(const events::ConnOpen& ev);
+  void on_data(const events::Data& ev);
+  void on_gap(const events::DataGap& ev);
+  void on_close(const events::ConnClose& ev);
+  // Ends every connection of `pid` (exit, or exec which drops close-on-exec
+  // sockets silently). Returns their fds, to forget them in the kernel too.
+  std::vector<int32_t> end_process(uint32_t pid, uint64_t ts_ns);
+  // Ends everything (shutdown).
+  void end_all(uint64_t ts_ns);
+
+  size_t size() const { return conns_.size(); }
+  const TrackerStats& stats() const { return stats_; }
+
+ private:
+  Connection& get_or_create(uint64_t conn_id, const events::Header& hdr, int32_t fd);
+  Connection& insert(ConnInfo info);
+  void touch(Connection& c);
+  void emit(Connection& c);
+  void end(uint64_t conn_id, uint64_t ts_ns);
+
+  TrackerConfig cfg_;
+  Listener& listener_;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
+  std::unordered_map<uint32_t, std::unordered_set<uint64_t>> by_pid_;
+  std::list<uint64_t> lru_;  // front: most recently active
+  TrackerStats stats_;
+};
+
+}  // namespace qtap
