@@ -1,0 +1,204 @@
+#include <gtest/gtest.h>
+
+#include "events/events.h"
+#include "qtap_abi.h"
+#include "tracker/conn_tracker.h"
+
+using namespace qtap;
+
+namespace {
+
+struct Recorder : ConnTracker::Listener {
+  struct Closed {
+    uint64_t id;
+    Protocol protocol;
+    Direction direction;
+    uint64_t sent, received;
+  };
+  std::vector<std::pair<uint64_t, HttpExchange>> exchanges;
+  std::vector<Direction> directions;
+  std::vector<Closed> closed;
+  void on_exchange(const Connection& c, HttpExchange&& ex) override {
+    exchanges.emplace_back(c.info().conn_id, std::move(ex));
+    directions.push_back(c.direction());
+  }
+  void on_closed(const Connection& c) override {
+    closed.push_back({c.info().conn_id, c.protocol(), c.direction(), c.bytes_sent(), c.bytes_received()});
+  }
+};
+
+events::ConnOpen open_ev(uint64_t id, uint8_t source, uint32_t pid = 10, int32_t fd = 3) {
+  events::ConnOpen o;
+  o.hdr = {1000, pid, pid};
+  o.conn_id = id;
+  o.fd = fd;
+  o.family = 2;
+  o.source = source;
+  o.comm = "test";
+  return o;
+}
+
+struct Stream {
+  uint64_t off[2] = {0, 0};
+  events::Data next(uint64_t id, uint8_t dir, std::string_view bytes, uint64_t ts = 2000,
+                    uint32_t pid = 10) {
+    events::Data d;
+    d.hdr = {ts, pid, pid + 1};
+    d.conn_id = id;
+    d.direction = dir;
+    d.offset = off[dir];
+    d.payload = bytes;
+    off[dir] += bytes.size();
+    return d;
+  }
+};
+
+events::ConnClose close_ev(uint64_t id, uint64_t sent, uint64_t recv) {
+  events::ConnClose c;
+  c.hdr = {9000, 10, 10};
+  c.conn_id = id;
+  c.bytes_sent = sent;
+  c.bytes_recv = recv;
+  return c;
+}
+
+constexpr std::string_view kReq = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n";
+constexpr std::string_view kResp = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+}  // namespace
+
+TEST(ConnTracker, ClientConnectionYieldsEgressExchange) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(1, QTAP_SRC_CONNECT));
+  Stream s;
+  t.on_data(s.next(1, QTAP_DIR_SEND, kReq));
+  t.on_data(s.next(1, QTAP_DIR_RECV, kResp));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  EXPECT_EQ(r.directions[0], Direction::kEgress);
+  auto& ex = r.exchanges[0].second;
+  ASSERT_TRUE(ex.request && ex.response);
+  EXPECT_EQ(ex.request->target, "/a");
+  EXPECT_EQ(ex.response->status, 200);
+  t.on_close(close_ev(1, kReq.size(), kResp.size()));
+  ASSERT_EQ(r.closed.size(), 1u);
+  EXPECT_EQ(r.closed[0].protocol, Protocol::kHttp1);
+  EXPECT_EQ(t.size(), 0u);
+}
+
+TEST(ConnTracker, AcceptedConnectionYieldsIngressExchange) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(2, QTAP_SRC_ACCEPT));
+  Stream s;
+  t.on_data(s.next(2, QTAP_DIR_RECV, kReq));
+  t.on_data(s.next(2, QTAP_DIR_SEND, kResp));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  EXPECT_EQ(r.directions[0], Direction::kIngress);
+  EXPECT_EQ(r.exchanges[0].second.response->status, 200);
+}
+
+TEST(ConnTracker, InferredConnectionTakesItsDirectionFromTheProtocol) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(3, QTAP_SRC_INFERRED));
+  Stream s;
+  t.on_data(s.next(3, QTAP_DIR_RECV, kReq));  // it receives requests: a server
+  t.on_data(s.next(3, QTAP_DIR_SEND, kResp));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  EXPECT_EQ(r.directions[0], Direction::kIngress);
+}
+
+TEST(ConnTracker, ShortFirstPieceIsCompletedByTheNext) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(4, QTAP_SRC_CONNECT));
+  Stream s;
+  t.on_data(s.next(4, QTAP_DIR_SEND, kReq.substr(0, 2)));
+  t.on_data(s.next(4, QTAP_DIR_SEND, kReq.substr(2)));
+  t.on_data(s.next(4, QTAP_DIR_RECV, kResp));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  EXPECT_EQ(r.exchanges[0].second.request->method, "GET");
+  EXPECT_EQ(r.exchanges[0].second.request->target, "/a");
+}
+
+TEST(ConnTracker, JunkIsReportedAsUnknownWithByteCounts) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(5, QTAP_SRC_CONNECT));
+  Stream s;
+  std::string junk(300, '\x01');
+  t.on_data(s.next(5, QTAP_DIR_SEND, junk));
+  t.on_data(s.next(5, QTAP_DIR_RECV, "\x02\x03"));
+  t.on_close(close_ev(5, 300, 2));
+  EXPECT_TRUE(r.exchanges.empty());
+  ASSERT_EQ(r.closed.size(), 1u);
+  EXPECT_EQ(r.closed[0].protocol, Protocol::kUnknown);
+  EXPECT_EQ(r.closed[0].sent, 300u);
+  EXPECT_EQ(r.closed[0].received, 2u);
+}
+
+TEST(ConnTracker, TlsRecordsAreRecognisedAndNotParsed) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(6, QTAP_SRC_CONNECT));
+  Stream s;
+  t.on_data(s.next(6, QTAP_DIR_SEND, std::string_view("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11)));
+  t.on_close(close_ev(6, 11, 0));
+  ASSERT_EQ(r.closed.size(), 1u);
+  EXPECT_EQ(r.closed[0].protocol, Protocol::kTls);
+}
+
+TEST(ConnTracker, KernelTotalsCountBytesThatWereNotCopied) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(7, QTAP_SRC_CONNECT));
+  Stream s;
+  t.on_data(s.next(7, QTAP_DIR_SEND, "\x01\x02"));
+  t.on_close(close_ev(7, 5000, 70));
+  EXPECT_EQ(r.closed[0].sent, 5000u);
+  EXPECT_EQ(r.closed[0].received, 70u);
+}
+
+TEST(ConnTracker, DataWithoutOpenCreatesTheConnection) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  Stream s;
+  t.on_data(s.next(8, QTAP_DIR_SEND, kReq));
+  t.on_data(s.next(8, QTAP_DIR_RECV, kResp));
+  EXPECT_EQ(t.stats().data_without_open, 1u);
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  EXPECT_EQ(r.directions[0], Direction::kEgress);
+}
+
+TEST(ConnTracker, ProcessExitEndsItsConnectionsOnly) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(10, QTAP_SRC_CONNECT, 100, 4));
+  t.on_open(open_ev(11, QTAP_SRC_CONNECT, 100, 5));
+  t.on_open(open_ev(12, QTAP_SRC_CONNECT, 200, 4));
+  Stream s;
+  t.on_data(s.next(10, QTAP_DIR_SEND, kReq, 2000, 100));  // a request never answered
+  auto fds = t.end_process(100, 5000);
+  std::sort(fds.begin(), fds.end());
+  EXPECT_EQ(fds, (std::vector<int32_t>{4, 5}));
+  EXPECT_EQ(t.size(), 1u);
+  ASSERT_EQ(r.exchanges.size(), 1u);  // the pending request is still reported
+  EXPECT_FALSE(r.exchanges[0].second.response.has_value());
+}
+
+TEST(ConnTracker, LeastRecentlyActiveIsEvictedAtCapacity) {
+  Recorder r;
+  TrackerConfig cfg;
+  cfg.max_connections = 2;
+  ConnTracker t(cfg, r);
+  t.on_open(open_ev(1, QTAP_SRC_CONNECT, 10, 1));
+  t.on_open(open_ev(2, QTAP_SRC_CONNECT, 10, 2));
+  Stream s;
+  t.on_data(s.next(1, QTAP_DIR_SEND, "x"));  // 1 is now more recent than 2
+  t.on_open(open_ev(3, QTAP_SRC_CONNECT, 10, 3));
+  EXPECT_EQ(t.size(), 2u);
+  EXPECT_EQ(t.stats().evicted, 1u);
+  ASSERT_EQ(r.closed.size(), 1u);
+  EXPECT_EQ(r.closed[0].id, 2u);
+}
