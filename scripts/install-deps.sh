@@ -8,7 +8,7 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake pkg-config clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev libbrotli-dev
-  libfmt-dev libspdlog-dev libcli11-dev
+  libfmt-dev libspdlog-dev libcli11-dev libzydis-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
 )
 # Real peers for the end-to-end tests and benchmarks.
