@@ -16,7 +16,7 @@ namespace qtap {
 
 struct ContextConfig {
   std::string proc_root = "/proc";
-  std::string cgroup_root = "";          // cgroup2 mount; empty: found in /proc/self/mountinfo
+  std::string cgroup_root = "";  // cgroup2 mount; empty: found in /proc/self/mountinfo
   std::string passwd_path = "/etc/passwd";
   size_t max_processes = 65536;
   size_t max_cmdline_bytes = 4096;  // longer command lines are cut (argv can be 2 MiB)
