@@ -14,11 +14,11 @@
 namespace qtap::http1 {
 
 struct Config {
-  uint64_t max_body = 1 << 20;         // bytes of each body kept (--max-body)
-  size_t max_head_bytes = 64 * 1024;   // request/status line + headers; beyond: invalid
-  bool decode_content = true;          // gunzip/inflate/brotli bodies for output
-  size_t max_pending = 32;             // requests awaiting a response (pipelining depth);
-                                       // beyond, the oldest is emitted without one
+  uint64_t max_body = 1 << 20;        // bytes of each body kept (--max-body)
+  size_t max_head_bytes = 64 * 1024;  // request/status line + headers; beyond: invalid
+  bool decode_content = true;         // gunzip/inflate/brotli bodies for output
+  size_t max_pending = 32;            // requests awaiting a response (pipelining depth);
+                                      // beyond, the oldest is emitted without one
 };
 
 // Which of the connection's two byte streams a call refers to.

@@ -1,0 +1,178 @@
+#include "unit/http1/http1_harness.h"
+
+#include <fmt/format.h>
+
+#include <random>
+#include <stdexcept>
+
+namespace qtap::http1::test {
+
+namespace {
+
+struct Piece {
+  Step::Kind kind;
+  Side side;
+  std::string_view bytes;
+  uint64_t gap;
+  uint64_t ts;
+};
+
+void apply(Http1Session& s, const Piece& p) {
+  switch (p.kind) {
+    case Step::Kind::kData:
+      s.on_data(p.side, p.bytes, p.ts);
+      break;
+    case Step::Kind::kGap:
+      s.on_gap(p.side, p.gap, p.ts);
+      break;
+    case Step::Kind::kClose:
+      s.on_close(p.ts);
+      break;
+  }
+}
+
+std::vector<Piece> split(const Step& st, std::mt19937& rng, bool bytewise) {
+  if (st.kind != Step::Kind::kData) return {Piece{st.kind, st.side, {}, st.gap, st.ts}};
+  std::vector<Piece> out;
+  std::string_view rest = st.bytes;
+  // Mostly small pieces, sometimes large ones.
+  static constexpr size_t kMaxPiece[] = {3, 17, 200, 5000};
+  size_t max_piece = bytewise ? 1 : kMaxPiece[rng() % 4];
+  while (!rest.empty()) {
+    size_t n = std::min(rest.size(), 1 + rng() % max_piece);
+    out.push_back(Piece{st.kind, st.side, rest.substr(0, n), 0, st.ts});
+    rest.remove_prefix(n);
+  }
+  return out;
+}
+
+// Where the last response head in `bytes` ends (the size if there is none).
+// The stressor only lets the next request overtake a response's bytes after
+// its head, so that responses still meet the requests in the same order.
+size_t after_last_head(std::string_view bytes) {
+  size_t start = bytes.rfind("HTTP/1.");
+  if (start == std::string_view::npos) return bytes.size();
+  size_t crlf = bytes.find("\r\n\r\n", start);
+  size_t lf = bytes.find("\n\n", start);
+  if (crlf == std::string_view::npos && lf == std::string_view::npos) return bytes.size();
+  return std::min(crlf == std::string_view::npos ? bytes.size() : crlf + 4,
+                  lf == std::string_view::npos ? bytes.size() : lf + 2);
+}
+
+std::string escape(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+  return out;
+}
+
+std::string dump_body(const Body& b) {
+  // Long bodies by length and hash; enough to tell any difference.
+  std::string data = b.data.size() <= 120
+                         ? escape(b.data)
+                         : fmt::format("{}...#{:016x}", escape(b.data.substr(0, 40)),
+                                       std::hash<std::string>{}(b.data));
+  return fmt::format("size={} wire={} captured={} truncated={} encoding={} decoded={} data=\"{}\"",
+                     b.size, b.wire_size, b.captured, b.truncated,
+                     b.content_encoding ? *b.content_encoding : "-", b.content_decoded, data);
+}
+
+std::string dump_headers(const std::vector<Header>& hs) {
+  std::string out;
+  for (const Header& h : hs) out += fmt::format("    {}: {}\n", escape(h.name), escape(h.value));
+  return out;
+}
+
+}  // namespace
+
+std::vector<HttpExchange> run_whole(const Fixture& f) {
+  Http1Session s(f.cfg);
+  std::vector<HttpExchange> out;
+  for (const Step& st : f.steps) {
+    apply(s, Piece{st.kind, st.side, st.bytes, st.gap, st.ts});
+    for (HttpExchange& x : s.take_exchanges()) out.push_back(std::move(x));
+  }
+  return out;
+}
+
+std::vector<HttpExchange> run_split(const Fixture& f, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const bool bytewise = seed % 4 == 0;
+  std::vector<Piece> plan;
+  // Pieces of a response body that the next request may overtake.
+  std::vector<Piece> held;
+  for (const Step& st : f.steps) {
+    std::vector<Piece> pieces = split(st, rng, bytewise);
+    bool is_request = st.kind != Step::Kind::kClose && st.side == Side::kRequests;
+    if (is_request && !held.empty()) {
+      // A random merge keeping each side's order.
+      size_t i = 0, j = 0;
+      while (i < held.size() || j < pieces.size()) {
+        bool take_held = j == pieces.size() || (i < held.size() && rng() % 2 == 0);
+        plan.push_back(take_held ? held[i++] : pieces[j++]);
+      }
+      held.clear();
+      continue;
+    }
+    plan.insert(plan.end(), held.begin(), held.end());
+    held.clear();
+    if (f.interleave && st.kind == Step::Kind::kData && st.side == Side::kResponses) {
+      size_t head_end = after_last_head(st.bytes);
+      size_t offset = 0;
+      for (Piece& p : pieces) {
+        (offset >= head_end ? held : plan).push_back(p);
+        offset += p.bytes.size();
+      }
+    } else {
+      plan.insert(plan.end(), pieces.begin(), pieces.end());
+    }
+  }
+  plan.insert(plan.end(), held.begin(), held.end());
+
+  Http1Session s(f.cfg);
+  std::vector<HttpExchange> out;
+  for (const Piece& p : plan) {
+    apply(s, p);
+    for (HttpExchange& x : s.take_exchanges()) out.push_back(std::move(x));
+  }
+  return out;
+}
+
+std::string dump(const std::vector<HttpExchange>& xs) {
+  std::string out;
+  for (const HttpExchange& x : xs) {
+    out += fmt::format("exchange {}\n", x.version);
+    for (const std::string& n : x.notes) out += fmt::format("  note: {}\n", n);
+    if (x.request) {
+      const HttpRequest& r = *x.request;
+      out += fmt::format("  request: {} {} {} start={} end={}\n", escape(r.method),
+                         escape(r.target), r.version, r.start_ns, r.end_ns);
+      out += dump_headers(r.headers);
+      out += fmt::format("    body: {}\n", dump_body(r.body));
+    }
+    if (x.response) {
+      const HttpResponse& r = *x.response;
+      out += fmt::format("  response: {} {} {} start={} end={}\n", r.status, escape(r.reason),
+                         r.version, r.start_ns, r.end_ns);
+      out += dump_headers(r.headers);
+      out += fmt::format("    body: {}\n", dump_body(r.body));
+    }
+  }
+  return out;
+}
+
+const Fixture& fixture(std::string_view name) {
+  for (const Fixture& f : fixtures()) {
+    if (f.name == name) return f;
+  }
+  throw std::invalid_argument(fmt::format("no fixture {}", name));
+}
+
+}  // namespace qtap::http1::test
