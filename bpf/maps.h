@@ -50,24 +50,6 @@ struct {
   __type(value, struct conn_state);
 } conns SEC(".maps");
 
-/* Arguments of a syscall in flight, saved at entry for use at exit. */
-struct active_call {
-  __u64 buf;    /* buffer, or iovec array */
-  __u64 count;  /* buffer length, or iovec count */
-  __s32 fd;
-  __s32 fd2;    /* second fd (sendfile/splice) */
-  __u8 call;    /* enum qtap_data_call, 0 for connect/accept */
-  __u8 is_iov;
-  __u8 _pad[6];
-};
-
-struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64); /* pid_tgid */
-  __type(value, struct active_call);
-} active SEC(".maps");
-
 /* Scratch space for building large events off the 512-byte BPF stack. The
  * slack after the data event lets the verifier accept "offset < CHUNK plus
  * length <= CHUNK" copies without proving their sum is below CHUNK.

@@ -57,99 +57,40 @@ static __always_inline bool data_call_kind(long id, __u8 *call, __u8 *dir, __u8 
   return false;
 }
 
-static __always_inline bool interesting(long id) {
+/* Syscalls handled at exit. Their arguments are read there from the saved
+ * user registers (pt_regs keeps di, si, dx, r10 untouched across the call),
+ * so no per-call state is kept between entry and exit, and a call that was
+ * already in flight when qtap attached (a server blocked in read()) is still
+ * captured when it returns. */
+static __always_inline bool handled_at_exit(long id) {
   switch (id) {
-  case NR_read: case NR_write: case NR_close: case NR_readv: case NR_writev:
-  case NR_dup2: case NR_sendfile: case NR_connect: case NR_accept: case NR_sendto:
-  case NR_recvfrom: case NR_sendmsg: case NR_recvmsg: case NR_splice:
-  case NR_accept4: case NR_dup3: case NR_recvmmsg: case NR_sendmmsg:
+  case NR_read: case NR_write: case NR_readv: case NR_writev: case NR_sendfile:
+  case NR_connect: case NR_accept: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
+  case NR_recvmsg: case NR_splice: case NR_accept4: case NR_recvmmsg: case NR_sendmmsg:
     return true;
   }
   return false;
 }
 
-static __always_inline bool is_tracked(__u32 pid, int fd) {
-  struct qtap_fd_key key = {.pid = pid, .fd = fd};
-  return bpf_map_lookup_elem(&conns, &key) != NULL;
-}
-
+/* close() and dup2() release an fd: handled at entry, while the fd still
+ * names the old socket (at exit another thread may already have been given
+ * the same number by accept()). */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(qtap_sys_enter, struct pt_regs *regs, long id) {
-  if (!interesting(id))
+  if (id != NR_close && id != NR_dup2 && id != NR_dup3)
     return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  __u32 pid = pid_tgid >> 32;
+  __u32 pid = bpf_get_current_pid_tgid() >> 32;
   if (!pid_wanted(pid))
     return 0;
-
   int fd = (int)BPF_CORE_READ(regs, di);
-  struct active_call c = {.fd = fd, .fd2 = -1};
-  __u8 dir = 0;
-
-  switch (id) {
-  case NR_close:
+  if (id == NR_close) {
     conn_close(pid, fd);
     return 0;
-  case NR_dup2:
-  case NR_dup3: {
-    /* dup2 closes its target silently: end the connection that was there. */
-    int newfd = (int)BPF_CORE_READ(regs, si);
-    if (newfd != fd)
-      conn_close(pid, newfd);
-    return 0;
   }
-  case NR_connect:
-  case NR_accept:
-  case NR_accept4:
-    break; /* decided at exit, once the socket is connected */
-  case NR_sendfile: /* sendfile(out_fd, in_fd, ...) */
-    if (!is_tracked(pid, fd) && !conn_lookup_or_infer(pid, fd))
-      return 0;
-    c.call = QTAP_CALL_SENDFILE;
-    break;
-  case NR_splice: { /* splice(fd_in, off_in, fd_out, off_out, len, flags) */
-    int out = (int)BPF_CORE_READ(regs, dx);
-    int in_sock = conn_lookup_or_infer(pid, fd) != NULL;
-    /* Keep clang from OR-ing the two map pointers: the verifier refuses
-     * pointer arithmetic of that kind. */
-    asm volatile("" : "+r"(in_sock));
-    int out_sock = conn_lookup_or_infer(pid, out) != NULL;
-    asm volatile("" : "+r"(out_sock));
-    if (!in_sock && !out_sock)
-      return 0;
-    c.fd = in_sock ? fd : -1;
-    c.fd2 = out_sock ? out : -1;
-    c.call = QTAP_CALL_SPLICE;
-    break;
-  }
-  case NR_sendmmsg:
-  case NR_recvmmsg:
-    /* Multi-message calls are rare on TCP: counted, not copied. */
-    if (conn_lookup_or_infer(pid, fd)) {
-      count(QTAP_CTR_UNCOPIED_CALLS, 1);
-    }
-    return 0;
-  default: {
-    __u8 is_iov = 0;
-    if (!data_call_kind(id, &c.call, &dir, &is_iov))
-      return 0;
-    if (!conn_lookup_or_infer(pid, fd))
-      return 0;
-    c.is_iov = is_iov;
-    if (id == NR_sendmsg || id == NR_recvmsg) {
-      struct user_msghdr *msg = (struct user_msghdr *)BPF_CORE_READ(regs, si);
-      struct user_msghdr m = {};
-      if (bpf_probe_read_user(&m, sizeof(m), msg) != 0)
-        return 0;
-      c.buf = (__u64)m.msg_iov;
-      c.count = m.msg_iovlen;
-    } else {
-      c.buf = BPF_CORE_READ(regs, si);
-      c.count = BPF_CORE_READ(regs, dx);
-    }
-  }
-  }
-  bpf_map_update_elem(&active, &pid_tgid, &c, BPF_ANY);
+  /* dup2 closes its target silently: end the connection that was there. */
+  int newfd = (int)BPF_CORE_READ(regs, si);
+  if (newfd != fd)
+    conn_close(pid, newfd);
   return 0;
 }
 
@@ -167,9 +108,9 @@ static __always_inline void on_connected(__u32 pid, int fd, __u8 source) {
     conn_open(pid, fd, sk, family, source);
 }
 
+/* Bytes moved through a socket without being copied (sendfile, splice). */
 static __always_inline void gap_on(__u32 pid, int fd, __u8 dir, __u8 call, __u64 len) {
-  struct qtap_fd_key key = {.pid = pid, .fd = fd};
-  struct conn_state *st = bpf_map_lookup_elem(&conns, &key);
+  struct conn_state *st = conn_lookup_or_infer(pid, fd);
   if (st)
     report_gap(st->conn_id, fd, dir, call, advance(st, dir, len), len);
 }
@@ -177,51 +118,67 @@ static __always_inline void gap_on(__u32 pid, int fd, __u8 dir, __u8 call, __u64
 SEC("tp_btf/sys_exit")
 int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
   long id = BPF_CORE_READ(regs, orig_ax);
-  if (!interesting(id))
+  if (!handled_at_exit(id))
     return 0;
-  __u64 pid_tgid = bpf_get_current_pid_tgid();
-  struct active_call *cp = bpf_map_lookup_elem(&active, &pid_tgid);
-  if (!cp)
+  /* A non-blocking connect() returning -EINPROGRESS has its local port bound
+   * already: the connection exists from then on. */
+  if (ret < 0 && !(id == NR_connect && ret == -QTAP_EINPROGRESS))
     return 0;
-  struct active_call c = *cp;
-  bpf_map_delete_elem(&active, &pid_tgid);
-  __u32 pid = pid_tgid >> 32;
+  __u32 pid = bpf_get_current_pid_tgid() >> 32;
+  if (!pid_wanted(pid))
+    return 0;
+  int fd = (int)BPF_CORE_READ(regs, di);
 
   switch (id) {
   case NR_connect:
-    if (ret == 0 || ret == -QTAP_EINPROGRESS)
-      on_connected(pid, c.fd, QTAP_SRC_CONNECT);
+    on_connected(pid, fd, QTAP_SRC_CONNECT);
     return 0;
   case NR_accept:
   case NR_accept4:
-    if (ret >= 0)
-      on_connected(pid, (int)ret, QTAP_SRC_ACCEPT);
+    on_connected(pid, (int)ret, QTAP_SRC_ACCEPT);
     return 0;
-  case NR_sendfile:
+  case NR_sendfile: /* sendfile(out_fd, in_fd, offset, count) */
     if (ret > 0)
-      gap_on(pid, c.fd, QTAP_DIR_SEND, QTAP_CALL_SENDFILE, ret);
+      gap_on(pid, fd, QTAP_DIR_SEND, QTAP_CALL_SENDFILE, ret);
     return 0;
-  case NR_splice:
+  case NR_splice: /* splice(fd_in, off_in, fd_out, off_out, len, flags) */
     if (ret > 0) {
-      if (c.fd >= 0)
-        gap_on(pid, c.fd, QTAP_DIR_RECV, QTAP_CALL_SPLICE, ret);
-      if (c.fd2 >= 0)
-        gap_on(pid, c.fd2, QTAP_DIR_SEND, QTAP_CALL_SPLICE, ret);
+      gap_on(pid, fd, QTAP_DIR_RECV, QTAP_CALL_SPLICE, ret);
+      gap_on(pid, (int)BPF_CORE_READ(regs, dx), QTAP_DIR_SEND, QTAP_CALL_SPLICE, ret);
     }
+    return 0;
+  case NR_sendmmsg:
+  case NR_recvmmsg:
+    /* Multi-message calls are rare on TCP: counted, not copied. */
+    if (ret > 0 && conn_lookup_or_infer(pid, fd))
+      count(QTAP_CTR_UNCOPIED_CALLS, 1);
     return 0;
   }
 
-  if (ret <= 0)
+  /* The data calls. */
+  if (ret == 0)
     return 0;
   __u8 call = 0, dir = 0, is_iov = 0;
   if (!data_call_kind(id, &call, &dir, &is_iov))
     return 0;
-  struct qtap_fd_key key = {.pid = pid, .fd = c.fd};
-  struct conn_state *st = bpf_map_lookup_elem(&conns, &key);
+  struct conn_state *st = conn_lookup_or_infer(pid, fd);
   if (!st)
     return 0;
+  __u64 buf = BPF_CORE_READ(regs, si);
+  __u64 iov_count = 0;
+  if (id == NR_sendmsg || id == NR_recvmsg) {
+    struct user_msghdr m = {};
+    if (bpf_probe_read_user(&m, sizeof(m), (void *)buf) != 0) {
+      count(QTAP_CTR_COPY_FAILURES, 1);
+      return 0;
+    }
+    buf = (__u64)m.msg_iov;
+    iov_count = m.msg_iovlen;
+  } else if (is_iov) {
+    iov_count = BPF_CORE_READ(regs, dx);
+  }
   __u64 offset = advance(st, dir, ret);
-  capture(st->conn_id, c.fd, dir, call, offset, ret, c.buf, c.is_iov ? c.count : 0);
+  capture(st->conn_id, fd, dir, call, offset, ret, buf, iov_count);
   return 0;
 }
 

@@ -174,17 +174,26 @@ def test_python_client(server, qtap):
     assert len({r["connection"]["id"] for r in recs}) == 1
 
 
+def recv_until(s, needle):
+    buf = b""
+    while needle not in buf:
+        chunk = s.recv(65536)
+        assert chunk, f"connection closed before {needle!r}; got {buf!r}"
+        buf += chunk
+    return buf
+
+
 def test_connection_opened_before_qtap_is_tracked(server, tmp_path):
     """A keep-alive connection opened before qtap starts: qtap learns it from
     its first data call and infers the direction from the protocol."""
     m = marker()
     s = socket.create_connection(("127.0.0.1", server.port))
     s.sendall(f"GET /hello?id={m}-before HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-    assert b"hello world" in s.recv(65536)
+    recv_until(s, b"hello world")
     q = Qtap(tmp_path / "late").start()
     try:
         s.sendall(f"GET /hello?id={m}-after HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        assert b"hello world" in s.recv(65536)
+        recv_until(s, b"hello world")
         rec = q.wait_for(by_marker(m, "egress"), what="request on a pre-existing connection")[0]
         srv = q.wait_for(by_marker(m, "ingress"), what="server side of it")[0]
         assert rec["http"]["request"]["path"] == f"/hello?id={m}-after"
