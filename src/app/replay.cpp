@@ -20,7 +20,9 @@ int run_replay(const Options& o) {
     std::cerr << "qtap: " << out.error().message << "\n";
     return 1;
   }
-  ProcessCache processes(ContextConfig{});
+  ContextConfig cc;
+  cc.proc_root.clear();  // the recorded events are the only context
+  ProcessCache processes(cc);
   Pipeline pipeline(pipeline_config(o, reader->clock_offset_ns()), processes, *out->sink);
   std::vector<uint8_t> sample;
   while (true) {

@@ -167,12 +167,14 @@ std::string ProcReader::path(uint32_t pid, std::string_view file) const {
 }
 
 std::optional<std::string> ProcReader::exe(uint32_t pid) const {
+  if (root_.empty()) return std::nullopt;
   auto target = read_link(path(pid, "exe"));
   if (!target) return std::nullopt;
   return std::string(strip_deleted(*target));
 }
 
 std::optional<std::string> ProcReader::cmdline(uint32_t pid, size_t max_bytes) const {
+  if (root_.empty()) return std::nullopt;
   // One byte more than the cap so join_args sees where the cap cut.
   auto raw = read_file(path(pid, "cmdline"), max_bytes + 1);
   if (!raw) return std::nullopt;
@@ -180,18 +182,21 @@ std::optional<std::string> ProcReader::cmdline(uint32_t pid, size_t max_bytes) c
 }
 
 std::optional<std::string> ProcReader::comm(uint32_t pid) const {
+  if (root_.empty()) return std::nullopt;
   auto raw = read_file(path(pid, "comm"), kCommMax);
   if (!raw) return std::nullopt;
   return std::string(trim_trailing_newlines(*raw));
 }
 
 std::optional<uint32_t> ProcReader::uid(uint32_t pid) const {
+  if (root_.empty()) return std::nullopt;
   auto raw = read_file(path(pid, "status"), kSmallFileMax);
   if (!raw) return std::nullopt;
   return parse_status_uid(*raw);
 }
 
 std::optional<std::string> ProcReader::cgroup(uint32_t pid) const {
+  if (root_.empty()) return std::nullopt;
   auto raw = read_file(path(pid, "cgroup"), kSmallFileMax);
   if (!raw) return std::nullopt;
   std::string selected = select_cgroup_path(*raw);

@@ -62,7 +62,9 @@ std::optional<uint32_t> parse_status_uid(std::string_view status);
 // information is there.
 std::string select_cgroup_path(std::string_view proc_cgroup);
 
-// Reads the per-process files under a /proc root (a fake tree in tests).
+// Reads the per-process files under a /proc root (a fake tree in tests). An
+// empty root reads nothing: replays of recordings must not take context from
+// whatever process has the same pid today.
 class ProcReader {
  public:
   explicit ProcReader(std::string proc_root) : root_(std::move(proc_root)) {}

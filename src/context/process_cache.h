@@ -15,7 +15,7 @@
 namespace qtap {
 
 struct ContextConfig {
-  std::string proc_root = "/proc";
+  std::string proc_root = "/proc";  // empty: never read /proc (replay)
   std::string cgroup_root = "";  // cgroup2 mount; empty: found in /proc/self/mountinfo
   std::string passwd_path = "/etc/passwd";
   size_t max_processes = 65536;

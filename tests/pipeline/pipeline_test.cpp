@@ -20,7 +20,7 @@ struct Harness {
   std::ostringstream out;
   ProcessCache processes{[] {
     ContextConfig c;
-    c.proc_root = "/nonexistent-proc";  // context only from kernel events
+    c.proc_root.clear();  // context only from kernel events
     return c;
   }()};
   JsonlSink sink{out};

@@ -1,0 +1,206 @@
+#include "output/jsonl_sink.h"
+
+#include "output/json_writer.h"
+#include "output/request_url.h"
+
+namespace qtap {
+namespace {
+
+std::string_view direction_name(Direction d) {
+  switch (d) {
+    case Direction::kEgress:
+      return "egress";
+    case Direction::kIngress:
+      return "ingress";
+    case Direction::kUnknown:
+      break;
+  }
+  return "unknown";
+}
+
+void write_endpoint(json::Writer& w, std::string_view key, const Endpoint& ep) {
+  w.key(key).begin_object();
+  w.key("ip").string(ep.ip);
+  w.key("port").uint(ep.port);
+  w.end_object();
+}
+
+// The fields both record types share, in schema order.
+void write_context(json::Writer& w, int64_t time_unix_ns, double duration_ms,
+                   const ProcessContext& proc, const std::string& hostname,
+                   const ConnectionContext& conn) {
+  w.key("time").rfc3339_micros(time_unix_ns);
+  // Whole microseconds: 3.4, not 3.4000000000000004.
+  w.key("duration_ms").number_3dp(duration_ms);
+
+  const ProcessInfo& p = proc.info;
+  w.key("process").begin_object();
+  w.key("pid").uint(p.pid);
+  w.key("tid").uint(proc.tid);
+  w.key("comm").string(p.comm);
+  w.key("exe").string(p.exe);
+  w.key("cmdline").string(p.cmdline);
+  w.key("uid").uint(p.uid);
+  w.key("user").string(p.user);
+  w.key("cgroup").string(p.cgroup);
+  w.key("container_id").optional_string(p.container_id);
+  w.end_object();
+
+  w.key("host").begin_object();
+  w.key("hostname").string(hostname);
+  w.end_object();
+
+  w.key("connection").begin_object();
+  w.key("id").uint(conn.id);
+  write_endpoint(w, "local", conn.local);
+  write_endpoint(w, "remote", conn.remote);
+  w.key("direction").string(direction_name(conn.direction));
+  w.key("tls").boolean(conn.tls);
+  w.key("tls_library").optional_string(conn.tls_library);
+  w.key("protocol").string(conn.protocol);
+  w.key("bytes_sent").uint(conn.bytes_sent);
+  w.key("bytes_received").uint(conn.bytes_received);
+  w.end_object();
+}
+
+void write_headers(json::Writer& w, const std::vector<Header>& headers) {
+  w.key("headers").begin_array();
+  for (const Header& h : headers) {
+    w.begin_object();
+    w.key("name").string(h.name);
+    w.key("value").string(h.value);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_body(json::Writer& w, const Body& b) {
+  w.key("body").begin_object();
+  w.key("size").uint(b.size);
+  w.key("wire_size").uint(b.wire_size);
+  w.key("captured").uint(b.captured);
+  w.key("truncated").boolean(b.truncated);
+  w.key("content_encoding").optional_string(b.content_encoding);
+  w.key("content_decoded").boolean(b.content_decoded);
+  // Most bodies are text: write them as such in one pass, and only when a
+  // byte proves otherwise go back and write base64 instead.
+  const json::Writer::Mark before = w.mark();
+  w.key("encoding").string("utf8");
+  if (!w.key("data").string_if_utf8(b.data)) {
+    w.rewind(before);
+    w.key("encoding").string("base64");
+    w.key("data").base64(b.data);
+  }
+  w.end_object();
+}
+
+void write_request(json::Writer& w, const HttpRequest& req, const ConnectionContext& conn) {
+  const RequestUrl url(req, conn);
+  w.begin_object();
+  w.key("method").string(req.method);
+  w.key("url").string_parts(url.url_parts());
+  w.key("authority").string(url.authority());
+  w.key("path").string(url.path());
+  w.key("target").string(req.target);
+  write_headers(w, req.headers);
+  write_body(w, req.body);
+  w.end_object();
+}
+
+void write_response(json::Writer& w, const HttpResponse& resp) {
+  w.begin_object();
+  w.key("status").sint(resp.status);
+  w.key("reason").string(resp.reason);
+  write_headers(w, resp.headers);
+  write_body(w, resp.body);
+  w.end_object();
+}
+
+void write_exchange(json::Writer& w, const HttpExchange& ex, const ConnectionContext& conn) {
+  w.key("http").begin_object();
+  w.key("version").string(ex.version);
+  w.key("request");
+  if (ex.request) {
+    write_request(w, *ex.request, conn);
+  } else {
+    w.null();
+  }
+  w.key("response");
+  if (ex.response) {
+    write_response(w, *ex.response);
+  } else {
+    w.null();
+  }
+  w.key("notes").begin_array();
+  for (const std::string& note : ex.notes) w.string(note);
+  w.end_array();
+  w.end_object();
+}
+
+// One writer per thread, reused: its storage stays at the size of the
+// largest recent line instead of being allocated per record.
+json::Writer& thread_writer() {
+  thread_local json::Writer w;
+  w.clear();
+  return w;
+}
+
+// Above this a buffer is given back after use (a body near --max-body
+// escaped to six bytes per byte would otherwise stay allocated).
+constexpr size_t kKeepWriterBytes = 1 << 20;
+
+void finish(json::Writer& w, std::string& out) {
+  out.append(w.view());
+  w.release_if_larger(kKeepWriterBytes);
+}
+
+}  // namespace
+
+void to_json(const HttpRecord& rec, std::string& out) {
+  json::Writer& w = thread_writer();
+  w.begin_object();
+  w.key("type").string("http");
+  write_context(w, rec.time_unix_ns, rec.duration_ms, rec.process, rec.hostname, rec.connection);
+  write_exchange(w, rec.http, rec.connection);
+  w.end_object();
+  finish(w, out);
+}
+
+void to_json(const ConnectionRecord& rec, std::string& out) {
+  json::Writer& w = thread_writer();
+  w.begin_object();
+  w.key("type").string("connection");
+  write_context(w, rec.time_unix_ns, rec.duration_ms, rec.process, rec.hostname, rec.connection);
+  w.end_object();
+  finish(w, out);
+}
+
+JsonlSink::JsonlSink(std::ostream& out) : out_(out) {}
+
+JsonlSink::~JsonlSink() { flush(); }
+
+void JsonlSink::write(const HttpRecord& rec) {
+  to_json(rec, line_);
+  line_.push_back('\n');
+  if (line_.size() >= kBatchBytes) write_batch();
+}
+
+void JsonlSink::write(const ConnectionRecord& rec) {
+  to_json(rec, line_);
+  line_.push_back('\n');
+  if (line_.size() >= kBatchBytes) write_batch();
+}
+
+void JsonlSink::write_batch() {
+  out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
+  line_.clear();
+  // A batch that grew around one huge body is not kept for the sink's life.
+  if (line_.capacity() > 4 * kBatchBytes) line_.shrink_to_fit();
+}
+
+void JsonlSink::flush() {
+  if (!line_.empty()) write_batch();
+  out_.flush();
+}
+
+}  // namespace qtap

@@ -1,0 +1,365 @@
+#include "output/jsonl_sink.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "output/json_writer.h"
+#include "unit/output/test_records.h"
+
+namespace qtap {
+namespace {
+
+using Json = nlohmann::json;
+
+// Writes through the sink and parses the single line back.
+template <typename Record>
+Json round_trip(const Record& rec) {
+  std::ostringstream os;
+  JsonlSink sink(os);
+  sink.write(rec);
+  sink.flush();
+  const std::string text = os.str();
+  EXPECT_FALSE(text.empty());
+  EXPECT_EQ(text.back(), '\n');
+  EXPECT_EQ(text.find('\n'), text.size() - 1) << "more than one line";
+  EXPECT_TRUE(Json::accept(text)) << text;
+  EXPECT_TRUE(json::is_valid_utf8(text));
+  return Json::parse(text);
+}
+
+std::vector<std::string> keys(const Json& obj) {
+  std::vector<std::string> out;
+  for (const auto& [k, v] : obj.items()) out.push_back(k);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+using Keys = std::vector<std::string>;
+
+void expect_body(const Json& j, const Body& b, const std::string& encoding) {
+  EXPECT_EQ(keys(j), (Keys{"captured", "content_decoded", "content_encoding", "data", "encoding",
+                           "size", "truncated", "wire_size"}));
+  EXPECT_EQ(j["size"], b.size);
+  EXPECT_EQ(j["wire_size"], b.wire_size);
+  EXPECT_EQ(j["captured"], b.captured);
+  EXPECT_EQ(j["truncated"], b.truncated);
+  if (b.content_encoding) {
+    EXPECT_EQ(j["content_encoding"], *b.content_encoding);
+  } else {
+    EXPECT_TRUE(j["content_encoding"].is_null());
+  }
+  EXPECT_EQ(j["content_decoded"], b.content_decoded);
+  EXPECT_EQ(j["encoding"], encoding);
+  if (encoding == "utf8") {
+    EXPECT_EQ(j["data"], b.data);
+  }
+}
+
+TEST(JsonlSink, HttpRecordEveryField) {
+  HttpRecord rec = test::http_record();
+  rec.connection.tls = true;
+  rec.connection.tls_library = "openssl";
+  rec.process.info.container_id = std::string(64, 'c');
+  rec.http.notes = {"first note", "second"};
+  rec.http.response->body.content_encoding = "gzip";
+  rec.http.response->body.content_decoded = true;
+  rec.http.response->body.wire_size = 99;
+  rec.http.response->body.truncated = true;
+  rec.http.response->body.size = 5000;
+
+  const Json j = round_trip(rec);
+  EXPECT_EQ(keys(j),
+            (Keys{"connection", "duration_ms", "host", "http", "process", "time", "type"}));
+  EXPECT_EQ(j["type"], "http");
+  EXPECT_EQ(j["time"], "2026-11-29T05:55:03.123456Z");
+  EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 3.4);
+
+  const Json& p = j["process"];
+  EXPECT_EQ(keys(p), (Keys{"cgroup", "cmdline", "comm", "container_id", "exe", "pid", "tid", "uid",
+                           "user"}));
+  EXPECT_EQ(p["pid"], 1234);
+  EXPECT_EQ(p["tid"], 1235);
+  EXPECT_EQ(p["comm"], "curl");
+  EXPECT_EQ(p["exe"], "/usr/bin/curl");
+  EXPECT_EQ(p["cmdline"], "curl -s http://127.0.0.1:8080/x?y=1");
+  EXPECT_EQ(p["uid"], 1000);
+  EXPECT_EQ(p["user"], "alice");
+  EXPECT_EQ(p["cgroup"], "/user.slice/user-1000.slice/session-2.scope");
+  EXPECT_EQ(p["container_id"], std::string(64, 'c'));
+
+  EXPECT_EQ(j["host"], (Json{{"hostname", "box1"}}));
+
+  const Json& c = j["connection"];
+  EXPECT_EQ(keys(c), (Keys{"bytes_received", "bytes_sent", "direction", "id", "local", "protocol",
+                           "remote", "tls", "tls_library"}));
+  EXPECT_EQ(c["id"], 42);
+  EXPECT_EQ(c["local"], (Json{{"ip", "127.0.0.1"}, {"port", 34000}}));
+  EXPECT_EQ(c["remote"], (Json{{"ip", "127.0.0.1"}, {"port", 8080}}));
+  EXPECT_EQ(c["direction"], "egress");
+  EXPECT_EQ(c["tls"], true);
+  EXPECT_EQ(c["tls_library"], "openssl");
+  EXPECT_EQ(c["protocol"], "http1");
+  EXPECT_EQ(c["bytes_sent"], 120);
+  EXPECT_EQ(c["bytes_received"], 1300);
+
+  const Json& h = j["http"];
+  EXPECT_EQ(keys(h), (Keys{"notes", "request", "response", "version"}));
+  EXPECT_EQ(h["version"], "HTTP/1.1");
+  EXPECT_EQ(h["notes"], (Json{"first note", "second"}));
+
+  const Json& req = h["request"];
+  EXPECT_EQ(keys(req), (Keys{"authority", "body", "headers", "method", "path", "target", "url"}));
+  EXPECT_EQ(req["method"], "GET");
+  EXPECT_EQ(req["url"], "https://127.0.0.1:8080/x?y=1");
+  EXPECT_EQ(req["authority"], "127.0.0.1:8080");
+  EXPECT_EQ(req["path"], "/x?y=1");
+  EXPECT_EQ(req["target"], "/x?y=1");
+  EXPECT_EQ(req["headers"], (Json{{{"name", "Host"}, {"value", "127.0.0.1:8080"}},
+                                  {{"name", "User-Agent"}, {"value", "curl/7.88.1"}},
+                                  {{"name", "Accept"}, {"value", "*/*"}}}));
+  expect_body(req["body"], rec.http.request->body, "utf8");
+
+  const Json& resp = h["response"];
+  EXPECT_EQ(keys(resp), (Keys{"body", "headers", "reason", "status"}));
+  EXPECT_EQ(resp["status"], 200);
+  EXPECT_EQ(resp["reason"], "OK");
+  EXPECT_EQ(resp["headers"], (Json{{{"name", "Content-Type"}, {"value", "text/plain"}},
+                                   {{"name", "Content-Length"}, {"value", "1229"}}}));
+  expect_body(resp["body"], rec.http.response->body, "utf8");
+}
+
+TEST(JsonlSink, ConnectionRecordEveryField) {
+  ConnectionRecord rec = test::connection_record();
+  rec.connection.direction = Direction::kUnknown;
+  const Json j = round_trip(rec);
+  EXPECT_EQ(keys(j), (Keys{"connection", "duration_ms", "host", "process", "time", "type"}));
+  EXPECT_EQ(j["type"], "connection");
+  EXPECT_EQ(j["time"], "2026-11-29T05:55:03.123456Z");
+  EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 1.0);
+  EXPECT_EQ(j["process"]["pid"], 99);
+  EXPECT_EQ(j["process"]["comm"], "nc");
+  EXPECT_TRUE(j["process"]["container_id"].is_null());
+  EXPECT_EQ(j["host"]["hostname"], "box1");
+  const Json& c = j["connection"];
+  EXPECT_EQ(c["direction"], "unknown");
+  EXPECT_EQ(c["tls"], false);
+  EXPECT_TRUE(c["tls_library"].is_null());
+  EXPECT_EQ(c["protocol"], "unknown");
+  EXPECT_EQ(c["remote"], (Json{{"ip", "127.0.0.1"}, {"port", 5555}}));
+  EXPECT_EQ(c["bytes_sent"], 12);
+  EXPECT_EQ(c["bytes_received"], 0);
+}
+
+TEST(JsonlSink, IngressDirection) {
+  HttpRecord rec = test::http_record();
+  rec.connection.direction = Direction::kIngress;
+  EXPECT_EQ(round_trip(rec)["connection"]["direction"], "ingress");
+}
+
+TEST(JsonlSink, NullRequestAndResponse) {
+  HttpRecord rec = test::http_record();
+  rec.http.request.reset();
+  rec.http.notes = {"response without request"};
+  Json j = round_trip(rec);
+  EXPECT_TRUE(j["http"]["request"].is_null());
+  EXPECT_EQ(j["http"]["response"]["status"], 200);
+
+  rec = test::http_record();
+  rec.http.response.reset();
+  j = round_trip(rec);
+  EXPECT_TRUE(j["http"]["response"].is_null());
+  EXPECT_EQ(j["http"]["request"]["method"], "GET");
+  EXPECT_EQ(j["http"]["notes"], Json::array());
+}
+
+TEST(JsonlSink, EmptyBodyIsStillAnObject) {
+  HttpRecord rec = test::http_record();
+  rec.http.response->body = Body{};
+  const Json j = round_trip(rec);
+  for (const Json* b : {&j["http"]["request"]["body"], &j["http"]["response"]["body"]}) {
+    EXPECT_EQ(*b, (Json{{"size", 0},
+                        {"wire_size", 0},
+                        {"captured", 0},
+                        {"truncated", false},
+                        {"content_encoding", nullptr},
+                        {"content_decoded", false},
+                        {"encoding", "utf8"},
+                        {"data", ""}}));
+  }
+}
+
+TEST(JsonlSink, BinaryBodyIsBase64) {
+  HttpRecord rec = test::http_record();
+  std::string bin("\x1f\x8b\x08\x00", 4);
+  bin += std::string("\0\xff\xfe", 3);
+  rec.http.response->body = test::text_body(bin);
+  rec.http.response->body.content_encoding = "gzip";
+  const Json j = round_trip(rec);
+  const Json& b = j["http"]["response"]["body"];
+  expect_body(b, rec.http.response->body, "base64");
+  EXPECT_EQ(b["data"], "H4sIAAD//g==");
+}
+
+TEST(JsonlSink, Utf8BodyKeepsText) {
+  HttpRecord rec = test::http_record();
+  rec.http.request->method = "POST";
+  rec.http.request->body = test::text_body("{\"name\":\"Zoë\",\"emoji\":\"\xf0\x9f\x98\x80\"}\r\n");
+  const Json j = round_trip(rec);
+  expect_body(j["http"]["request"]["body"], rec.http.request->body, "utf8");
+}
+
+TEST(JsonlSink, EscapesEveryControlCharQuoteAndBackslash) {
+  std::string nasty = "q\"b\\s/";
+  for (int c = 0; c < 0x20; ++c) nasty.push_back(static_cast<char>(c));
+  nasty += "\x7f end";
+
+  HttpRecord rec = test::http_record();
+  rec.process.info.comm = nasty;
+  rec.process.info.cmdline = nasty;
+  rec.hostname = nasty;
+  rec.http.request->headers.push_back({nasty, nasty});
+  rec.http.request->body = test::text_body(nasty);
+  rec.http.response->reason = nasty;
+  rec.http.notes = {nasty};
+
+  std::string line;
+  to_json(rec, line);
+  for (char ch : line) ASSERT_GE(static_cast<unsigned char>(ch), 0x20) << "raw control char";
+  const Json j = Json::parse(line);
+  EXPECT_EQ(j["process"]["comm"], nasty);
+  EXPECT_EQ(j["process"]["cmdline"], nasty);
+  EXPECT_EQ(j["host"]["hostname"], nasty);
+  EXPECT_EQ(j["http"]["request"]["headers"][3]["name"], nasty);
+  EXPECT_EQ(j["http"]["request"]["headers"][3]["value"], nasty);
+  EXPECT_EQ(j["http"]["request"]["body"]["encoding"], "utf8");
+  EXPECT_EQ(j["http"]["request"]["body"]["data"], nasty);
+  EXPECT_EQ(j["http"]["response"]["reason"], nasty);
+  EXPECT_EQ(j["http"]["notes"][0], nasty);
+  EXPECT_NE(line.find(R"(q\"b\\s/\u0000\u0001)"), std::string::npos) << line;
+  EXPECT_NE(line.find(R"(\b\t\n\u000b\f\r\u000e)"), std::string::npos) << line;
+}
+
+TEST(JsonlSink, InvalidUtf8InHeadersIsLatin1Escaped) {
+  HttpRecord rec = test::http_record();
+  rec.http.request->headers.push_back({"X-Name", "caf\xe9 \xff"});
+  rec.http.request->target = "/caf\xe9";
+  std::string line;
+  to_json(rec, line);
+  EXPECT_TRUE(json::is_valid_utf8(line));
+  EXPECT_NE(line.find(R"("value":"caf\u00e9 \u00ff")"), std::string::npos) << line;
+  const Json j = Json::parse(line);
+  EXPECT_EQ(j["http"]["request"]["headers"][3]["value"], "caf\xc3\xa9 \xc3\xbf");
+  EXPECT_EQ(j["http"]["request"]["path"], "/caf\xc3\xa9");
+  EXPECT_EQ(j["http"]["request"]["url"], "http://127.0.0.1:8080/caf\xc3\xa9");
+}
+
+TEST(JsonlSink, Ipv6Endpoints) {
+  HttpRecord rec = test::http_record();
+  rec.connection.local = {"::1", 41000};
+  rec.connection.remote = {"2001:db8::8a2e:370:7334", 443};
+  rec.connection.tls = true;
+  rec.http.request->headers.clear();
+  const Json j = round_trip(rec);
+  EXPECT_EQ(j["connection"]["local"], (Json{{"ip", "::1"}, {"port", 41000}}));
+  EXPECT_EQ(j["connection"]["remote"], (Json{{"ip", "2001:db8::8a2e:370:7334"}, {"port", 443}}));
+  EXPECT_EQ(j["http"]["request"]["url"], "https://[2001:db8::8a2e:370:7334]:443/x?y=1");
+  EXPECT_EQ(j["http"]["request"]["authority"], "[2001:db8::8a2e:370:7334]:443");
+}
+
+TEST(JsonlSink, UrlComposition) {
+  HttpRecord rec = test::http_record();
+  rec.http.request->headers = {{"host", "example.com"}};
+  Json j = round_trip(rec);
+  EXPECT_EQ(j["http"]["request"]["url"], "http://example.com/x?y=1");
+
+  rec.http.request->headers.clear();
+  j = round_trip(rec);
+  EXPECT_EQ(j["http"]["request"]["url"], "http://127.0.0.1:8080/x?y=1");
+  EXPECT_EQ(j["http"]["request"]["authority"], "127.0.0.1:8080");
+
+  rec.http.request->target = "http://proxy.example:3128/a/b?c";
+  j = round_trip(rec);
+  EXPECT_EQ(j["http"]["request"]["url"], "http://proxy.example:3128/a/b?c");
+  EXPECT_EQ(j["http"]["request"]["authority"], "proxy.example:3128");
+  EXPECT_EQ(j["http"]["request"]["path"], "/a/b?c");
+  EXPECT_EQ(j["http"]["request"]["target"], "http://proxy.example:3128/a/b?c");
+}
+
+TEST(JsonlSink, DurationIsRoundedToMicroseconds) {
+  HttpRecord rec = test::http_record();
+  rec.duration_ms = 0.1 + 0.2;
+  std::string line;
+  to_json(rec, line);
+  EXPECT_NE(line.find("\"duration_ms\":0.3,"), std::string::npos) << line;
+  rec.duration_ms = 12.3456789;
+  line.clear();
+  to_json(rec, line);
+  EXPECT_NE(line.find("\"duration_ms\":12.346,"), std::string::npos) << line;
+  rec.duration_ms = 1.0;
+  line.clear();
+  to_json(rec, line);
+  EXPECT_NE(line.find("\"duration_ms\":1,"), std::string::npos) << line;
+}
+
+TEST(JsonlSink, OneLinePerRecordAndBufferReuse) {
+  std::ostringstream os;
+  JsonlSink sink(os);
+  HttpRecord big = test::http_record();
+  big.http.response->body = test::text_body(std::string(100000, 'z'));
+  sink.write(big);
+  sink.write(test::connection_record());
+  sink.write(test::http_record());
+  sink.flush();
+  std::istringstream in(os.str());
+  std::string line;
+  std::vector<std::string> types;
+  while (std::getline(in, line)) types.push_back(Json::parse(line)["type"]);
+  EXPECT_EQ(types, (std::vector<std::string>{"http", "connection", "http"}));
+}
+
+TEST(JsonlSink, BatchesUntilFlushOrDestruction) {
+  std::ostringstream os;
+  {
+    JsonlSink sink(os);
+    sink.write(test::connection_record());
+    EXPECT_EQ(os.str(), "") << "written before flush";
+    sink.flush();
+    EXPECT_EQ(Json::parse(os.str())["type"], "connection");
+    sink.write(test::http_record());
+  }
+  std::istringstream in(os.str());
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) ++lines;
+  EXPECT_EQ(lines, 2) << "destructor did not write the batch";
+}
+
+TEST(JsonlSink, WritesOutWhenTheBatchIsFull) {
+  std::ostringstream os;
+  JsonlSink sink(os);
+  int written = 0;
+  while (os.str().empty() && written < 1000) {
+    sink.write(test::http_record());
+    ++written;
+  }
+  EXPECT_LT(written, 1000);
+  EXPECT_GE(os.str().size(), 64u * 1024);
+  EXPECT_EQ(os.str().back(), '\n');
+}
+
+TEST(JsonlSink, ToJsonAppends) {
+  std::string out = "[";
+  to_json(test::connection_record(), out);
+  out += ",";
+  to_json(test::http_record(), out);
+  out += "]";
+  const Json j = Json::parse(out);
+  EXPECT_EQ(j[0]["type"], "connection");
+  EXPECT_EQ(j[1]["type"], "http");
+}
+
+}  // namespace
+}  // namespace qtap
