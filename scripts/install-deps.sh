@@ -13,7 +13,7 @@ BUILD_PKGS=(
 )
 # Real peers for the end-to-end tests and benchmarks.
 TEST_PKGS=(
-  python3 python3-pytest curl nginx-light wrk iproute2 procps
+  python3 python3-pytest curl nginx wrk iproute2 procps
 )
 
 want=("${BUILD_PKGS[@]}")
@@ -23,10 +23,6 @@ fi
 
 missing=()
 for p in "${want[@]}"; do
-  # nginx-light is only wanted if no nginx flavour is installed yet.
-  if [[ "$p" == nginx-light ]] && command -v nginx >/dev/null 2>&1; then
-    continue
-  fi
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$p")
 done

@@ -157,5 +157,5 @@ class Peer:
                 self.proc.kill()
 
 
-def http_server():
-    return Peer([SYS_PYTHON, str(PEERS / "http_server.py")])
+def http_server(host="127.0.0.1"):
+    return Peer([SYS_PYTHON, str(PEERS / "http_server.py"), "0", host])

@@ -251,3 +251,52 @@ def test_client_started_right_after_ready(server, tmp_path):
         assert r["http"]["response"]["status"] == 200
     finally:
         assert q.stop() == 0
+
+
+def test_ipv6_loopback(qtap):
+    srv = http_server("::1")
+    try:
+        m = marker()
+        run_curl("-g", f"http://[::1]:{srv.port}/hello?id={m}")
+        e = qtap.wait_for(by_marker(m, "egress"), what="IPv6 client record")[0]
+        i = qtap.wait_for(by_marker(m, "ingress"), what="IPv6 server record")[0]
+        assert e["connection"]["remote"] == {"ip": "::1", "port": srv.port}
+        assert e["connection"]["local"]["ip"] == "::1"
+        assert i["connection"]["local"] == e["connection"]["remote"]
+        assert i["connection"]["remote"] == e["connection"]["local"]
+        assert e["http"]["request"]["url"] == f"http://[::1]:{srv.port}/hello?id={m}"
+        assert body_bytes(e["http"]["response"]["body"]) == b"hello world\n"
+    finally:
+        srv.stop()
+
+
+def test_nginx_static_files_copy_and_sendfile(qtap, tmp_path):
+    """nginx serving files: with sendfile off the body is written from user
+    memory and captured byte for byte; with sendfile on it never passes
+    through user memory: qtap reports its full size, truncated, and keeps
+    parsing the next request on the same connection."""
+    from peers.nginx import Nginx
+    data = os.urandom(100 * 1024)
+    srv = Nginx(tmp_path, {"copy/f.bin": data, "sendfile/f.bin": data})
+    try:
+        m = marker()
+        base = f"http://127.0.0.1:{srv.port}"
+        run_curl("-o", "/dev/null", f"{base}/copy/f.bin?id={m}-copy",
+                 "-o", "/dev/null", f"{base}/sendfile/f.bin?id={m}-sf",
+                 "-o", "/dev/null", f"{base}/copy/f.bin?id={m}-after")
+        recs = {r["http"]["request"]["path"].split("-")[-1]: r
+                for r in qtap.wait_for(lambda r: by_marker(m, "ingress")(r) and r["process"]["pid"] == srv.pid,
+                                       count=3, what="nginx's three responses")}
+        copy = recs["copy"]["http"]["response"]["body"]
+        assert copy["truncated"] is False and body_bytes(copy) == data
+        sf = recs["sf"]["http"]["response"]["body"]
+        assert sf["size"] == len(data) and sf["truncated"] is True
+        assert recs["after"]["http"]["response"]["status"] == 200
+        assert body_bytes(recs["after"]["http"]["response"]["body"]) == data
+        assert recs["sf"]["process"]["exe"] == "/usr/sbin/nginx"
+        # The client side saw every byte.
+        client = qtap.wait_for(lambda r: by_marker(m, "egress")(r) and "-sf" in r["http"]["request"]["path"],
+                               what="curl's view of the sendfile response")[0]
+        assert body_bytes(client["http"]["response"]["body"]) == data
+    finally:
+        srv.stop()

@@ -9,10 +9,11 @@ Routes:
   GET  /big?n=N        N bytes of a repeating pattern
   GET  /nocontent      204
   GET  /close          body delimited by connection close (HTTP/1.0 style)
-Prints "READY <port>" once listening.
+Usage: http_server.py [PORT [HOST]]. Prints "READY <port>" once listening.
 """
 import gzip
 import http.server
+import socket
 import socketserver
 import sys
 import zlib
@@ -104,9 +105,14 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     allow_reuse_address = True
 
 
+class Server6(Server):
+    address_family = socket.AF_INET6
+
+
 def main():
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    srv = Server(("127.0.0.1", port), Handler)
+    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
+    srv = (Server6 if ":" in host else Server)((host, port), Handler)
     print("READY", srv.server_address[1], flush=True)
     srv.serve_forever()
 
