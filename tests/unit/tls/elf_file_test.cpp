@@ -31,7 +31,7 @@ std::vector<uint8_t> pread_bytes(const std::string& path, uint64_t offset, size_
 
 TEST(ElfFileLibssl, EveryDynamicFunctionMatchesNm) {
   QTAP_REQUIRE_BINUTILS();
-  if (!exists(kLibssl)) GTEST_SKIP() << kLibssl << " not installed";
+  QTAP_REQUIRE_FILE(kLibssl);
   auto elf = ElfFile::open(kLibssl);
   ASSERT_TRUE(elf) << elf.error().message;
   EXPECT_EQ(elf->elf_type(), ET_DYN);
@@ -63,7 +63,7 @@ TEST(ElfFileLibssl, EveryDynamicFunctionMatchesNm) {
 
 TEST(ElfFileLibssl, SymbolSizesMatchNm) {
   QTAP_REQUIRE_BINUTILS();
-  if (!exists(kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(kLibssl);
   auto elf = ElfFile::open(kLibssl);
   ASSERT_TRUE(elf);
   for (const auto& l :
@@ -82,7 +82,7 @@ TEST(ElfFileLibssl, SymbolSizesMatchNm) {
 
 TEST(ElfFileLibssl, OffsetsAndBytesMatchReadelf) {
   QTAP_REQUIRE_BINUTILS();
-  if (!exists(kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(kLibssl);
   auto elf = ElfFile::open(kLibssl);
   ASSERT_TRUE(elf);
   const auto loads = testing::readelf_loads(kLibssl);
@@ -112,7 +112,7 @@ TEST(ElfFileLibssl, OffsetsAndBytesMatchReadelf) {
 
 TEST(ElfFileLibssl, BuildIdMatchesReadelf) {
   QTAP_REQUIRE_BINUTILS();
-  if (!exists(kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(kLibssl);
   auto elf = ElfFile::open(kLibssl);
   ASSERT_TRUE(elf);
   std::string expected;
@@ -126,7 +126,7 @@ TEST(ElfFileLibssl, BuildIdMatchesReadelf) {
 
 TEST(ElfFileNode, SymtabOffsetsAndRodata) {
   QTAP_REQUIRE_BINUTILS();
-  if (!exists(kNode)) GTEST_SKIP() << kNode << " not installed";
+  QTAP_REQUIRE_FILE(kNode);
   auto elf = ElfFile::open(kNode);
   ASSERT_TRUE(elf) << elf.error().message;
   EXPECT_EQ(elf->elf_type(), ET_EXEC);
@@ -313,7 +313,7 @@ TEST_F(HostileElf, SectionHeadersStrippedStillMapsAddresses) {
 // either an Error or a usable file, and planning must not crash. Run under
 // QTAP_SANITIZE=ON to turn any out-of-bounds read into a failure.
 TEST_F(HostileElf, RandomHeaderCorruptionNeverCrashes) {
-  if (!exists(kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(kLibssl);
   const auto lib = testing::read_bytes(kLibssl);
   const auto eh = ehdr(lib);
   const auto dynsym_sh = [&] {

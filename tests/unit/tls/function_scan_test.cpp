@@ -24,7 +24,7 @@ std::vector<uint64_t> objdump_rets(const std::string& file, uint64_t start, uint
 
 TEST(FunctionScan, LibsslPublicFunctionsMatchObjdump) {
   QTAP_REQUIRE_BINUTILS();
-  if (!testing::exists(testing::kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(testing::kLibssl);
   auto elf = ElfFile::open(testing::kLibssl);
   ASSERT_TRUE(elf);
   for (const char* name :
@@ -52,7 +52,7 @@ TEST(FunctionScan, LibsslPublicFunctionsMatchObjdump) {
 // ("call 1f6e0 <ERR_new@plt>").
 TEST(FunctionScan, PltStubsResolveToTheNamesObjdumpShows) {
   QTAP_REQUIRE_BINUTILS();
-  if (!testing::exists(testing::kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(testing::kLibssl);
   auto elf = ElfFile::open(testing::kLibssl);
   ASSERT_TRUE(elf);
   size_t resolved = 0;
@@ -72,7 +72,7 @@ TEST(FunctionScan, PltStubsResolveToTheNamesObjdumpShows) {
 
 TEST(FunctionScan, NodeSslWriteMatchesObjdump) {
   QTAP_REQUIRE_BINUTILS();
-  if (!testing::exists(testing::kNode)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(testing::kNode);
   auto elf = ElfFile::open(testing::kNode);
   ASSERT_TRUE(elf);
   for (const char* name : {"SSL_write", "ssl_write_internal"}) {

@@ -339,7 +339,7 @@ TEST(OpenSslVersion, RodataBannerWinsOverTheFileNameAndSkipsDecoys) {
 TEST(OpenSslPlanReal, DebianLibssl3UsesInternalWorkersAtObjdumpCallTargets) {
   QTAP_REQUIRE_BINUTILS();
   const std::string lib = testing::kLibssl;
-  if (!testing::exists(lib)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(lib);
   auto elf = ElfFile::open(lib);
   ASSERT_TRUE(elf);
   auto plan = plan_openssl_probes(*elf);
@@ -386,7 +386,7 @@ TEST(OpenSslPlanReal, DebianLibssl3UsesInternalWorkersAtObjdumpCallTargets) {
 TEST(OpenSslPlanReal, NodeProbesPublicFunctionsBecauseTheWorkersAreInlined) {
   QTAP_REQUIRE_BINUTILS();
   const std::string node = testing::kNode;
-  if (!testing::exists(node)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(node);
   const auto t0 = std::chrono::steady_clock::now();
   auto elf = ElfFile::open(node);
   ASSERT_TRUE(elf);

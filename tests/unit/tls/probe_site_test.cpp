@@ -238,7 +238,7 @@ TEST(ProbeSite, TruncatedOrEmptyInputIsAnError) {
 }
 
 TEST(ProbeSite, OutsideTheFileIsAnError) {
-  if (!testing::exists(testing::kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(testing::kLibssl);
   auto elf = ElfFile::open(testing::kLibssl);
   ASSERT_TRUE(elf);
   EXPECT_FALSE(decode_instruction(*elf, 0xffffffff00000000ull));
@@ -248,7 +248,7 @@ TEST(ProbeSite, OutsideTheFileIsAnError) {
 // kinds that matter for placement agree with binutils' reading.
 TEST(ProbeSite, FirstInstructionsOfLibsslAgreeWithObjdump) {
   QTAP_REQUIRE_BINUTILS();
-  if (!testing::exists(testing::kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(testing::kLibssl);
   auto elf = ElfFile::open(testing::kLibssl);
   ASSERT_TRUE(elf);
   for (const char* name : {"SSL_write", "SSL_read", "SSL_write_ex", "SSL_read_ex", "SSL_shutdown",

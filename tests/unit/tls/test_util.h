@@ -38,6 +38,16 @@ inline bool have_binutils() {
     }                                                                       \
   } while (0)
 
+// Tests on real files of this machine (libssl, node): a developer box without
+// them skips; in CI (CI=true), where they are part of the machine, it fails.
+#define QTAP_REQUIRE_FILE(path)                                                  \
+  do {                                                                           \
+    if (!::qtap::tls::testing::exists(path)) {                                   \
+      if (std::getenv("CI") != nullptr) FAIL() << (path) << " is missing";       \
+      GTEST_SKIP() << (path) << " not installed";                                \
+    }                                                                            \
+  } while (0)
+
 // stdout of a shell command; "" if it could not run.
 inline std::string run(const std::string& cmd) {
   std::string out;

@@ -95,7 +95,7 @@ TEST_F(FakeRoot, ScanFindsEachFileOnce) {
 }
 
 TEST(TlsDiscovery, HostScanFindsDebianLibsslOnce) {
-  if (!testing::exists(testing::kLibssl)) GTEST_SKIP();
+  QTAP_REQUIRE_FILE(testing::kLibssl);
   const auto libs = scan_library_dirs("", is_libssl_path);
   struct stat st {};
   ASSERT_EQ(stat(testing::kLibssl, &st), 0);
