@@ -94,8 +94,8 @@ static long copy_step(__u32 index, void *unused) {
  * per-call limit. Bytes beyond it are counted, and show up in userspace as a
  * gap in the stream offsets. */
 static __always_inline void capture(__u64 conn_id, int fd, __u8 direction, __u8 call,
-                                    __u64 offset, __u64 len, __u64 buf,
-                                    __u64 iov_count) {
+                                    __u64 offset, __u64 len, __u64 buf, __u64 iov_count,
+                                    __u8 flags, __u8 tls_lib, __u64 tls_session) {
   struct data_scratch *sc = scratch_slot();
   if (!sc)
     return;
@@ -105,7 +105,9 @@ static __always_inline void capture(__u64 conn_id, int fd, __u8 direction, __u8 
   sc->ev.fd = fd;
   sc->ev.direction = direction;
   sc->ev.call = call;
-  sc->ev.flags = 0;
+  sc->ev.flags = flags;
+  sc->ev.tls_lib = tls_lib;
+  sc->ev.tls_session = tls_session;
 
   __u64 want = len;
   if (want > qtap_max_call_bytes) {

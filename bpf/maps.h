@@ -12,6 +12,9 @@
 const volatile __u32 qtap_self_pid = 0;        /* never trace the agent itself */
 const volatile __u8 qtap_filter_pids = 0;      /* 1: only pids in pid_filter */
 const volatile __u32 qtap_max_call_bytes = 1u << 20; /* copy limit per call */
+/* 1: every program returns at once (benchmark floor: the cost of the probes
+ * themselves, with no work in them). */
+const volatile __u8 qtap_noop = 0;
 
 /* Userspace sizes the ring buffer before load (bpf_map__set_max_entries). */
 struct {
@@ -34,11 +37,17 @@ struct {
   __type(value, __u8);
 } pid_filter SEC(".maps");
 
+#define CONN_F_TLS 1u /* a TLS library was seen using this socket */
+
 /* What qtap knows about one socket fd. */
 struct conn_state {
   __u64 conn_id;
   __u64 bytes_sent; /* stream positions: advanced atomically per call */
   __u64 bytes_recv;
+  __u64 tls_sent;   /* plaintext stream positions, from the TLS probes */
+  __u64 tls_recv;
+  __u32 flags;      /* CONN_F_* */
+  __u32 _pad;
 };
 
 /* (pid, fd) -> connection. LRU so a process that dies without close() cannot
@@ -49,6 +58,59 @@ struct {
   __type(key, struct qtap_fd_key);
   __type(value, struct conn_state);
 } conns SEC(".maps");
+
+/* A TLS library call in flight on a thread, from its entry probe to its
+ * return probe. */
+struct tls_call {
+  __u64 session;  /* SSL * */
+  __u64 buf;
+  __u64 done_ptr; /* where the byte count is written (size_t *), or 0 */
+  __u64 cookie;   /* QTAP_TLS_COOKIE(direction, style, library) */
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct tls_call);
+} tls_calls SEC(".maps");
+
+/* TLS session -> socket fd, learned from SSL_set_fd or from the read/write
+ * syscall a TLS call makes on its socket. */
+struct tls_fd {
+  __s32 fd;
+  __u32 inferred; /* 1: guessed from call order (memory BIO runtimes) */
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, struct qtap_tls_key);
+  __type(value, struct tls_fd);
+} tls_fds SEC(".maps");
+
+/* A TLS session that wrote plaintext without touching a socket (its library
+ * writes into a memory BIO; node does). The same thread's next socket write
+ * carries its ciphertext, which names the socket. */
+struct tls_pending {
+  __u64 session;
+  __u64 ts_ns;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u64); /* pid_tgid */
+  __type(value, struct tls_pending);
+} tls_pending SEC(".maps");
+
+/* Files already reported as mapped executable: (dev << 32) ^ ino. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 65536);
+  __type(key, __u64);
+  __type(value, __u8);
+} seen_files SEC(".maps");
 
 /* Scratch space for building large events off the 512-byte BPF stack. The
  * slack after the data event lets the verifier accept "offset < CHUNK plus

@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "maps.h"
 #include "sockets.h"
+#include "tls.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -22,6 +23,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * refuses other architectures. */
 #define NR_read 0
 #define NR_write 1
+#define NR_mmap 9
 #define NR_close 3
 #define NR_readv 19
 #define NR_writev 20
@@ -67,6 +69,7 @@ static __always_inline bool handled_at_exit(long id) {
   case NR_read: case NR_write: case NR_readv: case NR_writev: case NR_sendfile:
   case NR_connect: case NR_accept: case NR_sendto: case NR_recvfrom: case NR_sendmsg:
   case NR_recvmsg: case NR_splice: case NR_accept4: case NR_recvmmsg: case NR_sendmmsg:
+  case NR_mmap:
     return true;
   }
   return false;
@@ -77,7 +80,7 @@ static __always_inline bool handled_at_exit(long id) {
  * the same number by accept()). */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(qtap_sys_enter, struct pt_regs *regs, long id) {
-  if (id != NR_close && id != NR_dup2 && id != NR_dup3)
+  if (qtap_noop || (id != NR_close && id != NR_dup2 && id != NR_dup3))
     return 0;
   __u32 pid = bpf_get_current_pid_tgid() >> 32;
   if (!pid_wanted(pid))
@@ -118,7 +121,7 @@ static __always_inline void gap_on(__u32 pid, int fd, __u8 dir, __u8 call, __u64
 SEC("tp_btf/sys_exit")
 int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
   long id = BPF_CORE_READ(regs, orig_ax);
-  if (!handled_at_exit(id))
+  if (qtap_noop || !handled_at_exit(id))
     return 0;
   /* A non-blocking connect() returning -EINPROGRESS has its local port bound
    * already: the connection exists from then on. */
@@ -130,6 +133,10 @@ int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
   int fd = (int)BPF_CORE_READ(regs, di);
 
   switch (id) {
+  case NR_mmap: /* mmap(addr, len, prot, flags, fd, off) */
+    if (BPF_CORE_READ(regs, dx) & QTAP_PROT_EXEC)
+      report_exec_mapping((int)BPF_CORE_READ(regs, r8));
+    return 0;
   case NR_connect:
     on_connected(pid, fd, QTAP_SRC_CONNECT);
     return 0;
@@ -178,7 +185,12 @@ int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
     iov_count = BPF_CORE_READ(regs, dx);
   }
   __u64 offset = advance(st, dir, ret);
-  capture(st->conn_id, fd, dir, call, offset, ret, buf, iov_count);
+  if (tls_saw_socket(pid, fd, dir, st) || (st->flags & CONN_F_TLS)) {
+    /* Ciphertext: its plaintext comes from the TLS probes. */
+    count(QTAP_CTR_CIPHERTEXT_SKIPPED_BYTES, ret);
+    return 0;
+  }
+  capture(st->conn_id, fd, dir, call, offset, ret, buf, iov_count, 0, 0, 0);
   return 0;
 }
 

@@ -14,9 +14,8 @@
 #define QTAP_S_IFMT 00170000
 #define QTAP_S_IFSOCK 0140000
 
-/* The TCP (stream, IPv4/IPv6) socket behind `fd` in the current process, or
- * NULL for anything else: files, pipes, unix and UDP sockets. */
-static __always_inline struct sock *fd_to_inet_stream(int fd, __u16 *family) {
+/* The open file behind `fd` in the current process, or NULL. */
+static __always_inline struct file *fd_to_file(int fd) {
   struct task_struct *task = (struct task_struct *)bpf_get_current_task();
   struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
   if (!fdt || fd < 0)
@@ -27,6 +26,13 @@ static __always_inline struct sock *fd_to_inet_stream(int fd, __u16 *family) {
   struct file **fds = BPF_CORE_READ(fdt, fd);
   struct file *file = NULL;
   bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+  return file;
+}
+
+/* The TCP (stream, IPv4/IPv6) socket behind `fd` in the current process, or
+ * NULL for anything else: files, pipes, unix and UDP sockets. */
+static __always_inline struct sock *fd_to_inet_stream(int fd, __u16 *family) {
+  struct file *file = fd_to_file(fd);
   if (!file)
     return NULL;
   umode_t mode = BPF_CORE_READ(file, f_inode, i_mode);

@@ -30,7 +30,7 @@ typedef int32_t qtap_s32;
 typedef int64_t qtap_s64;
 #endif
 
-#define QTAP_ABI_VERSION 1
+#define QTAP_ABI_VERSION 2
 
 #define QTAP_COMM_LEN 16
 /* Largest payload of one data event. A larger read/write is split into
@@ -47,6 +47,7 @@ enum qtap_event_type {
   QTAP_EV_DATA_GAP = 4,   /* bytes moved that were not copied (sendfile, ...) */
   QTAP_EV_PROC_EXEC = 5,  /* a process image was replaced (execve) */
   QTAP_EV_PROC_EXIT = 6,  /* the last thread of a process exited */
+  QTAP_EV_EXEC_MAPPING = 7, /* a file qtap had not seen was mapped executable */
 };
 
 /* How qtap learned about a socket fd. */
@@ -75,10 +76,30 @@ enum qtap_data_call {
   QTAP_CALL_SENDMMSG = 10,
   QTAP_CALL_RECVMMSG = 11,
   QTAP_CALL_SPLICE = 12,
+  QTAP_CALL_TLS = 13, /* a TLS library read/write (plaintext) */
 };
 
+/* TLS libraries, as reported in data events. */
+enum qtap_tls_library {
+  QTAP_TLS_NONE = 0,
+  QTAP_TLS_OPENSSL = 1,
+};
+
+/* How a TLS probe reads its arguments (the uprobe's cookie). The ABI of the
+ * probed function decides where the byte count is. */
+enum qtap_tls_style {
+  QTAP_TLS_STYLE_RET = 1,      /* int f(ssl, buf, int num): bytes = return value */
+  QTAP_TLS_STYLE_DONE_ARG4 = 2, /* int f(ssl, buf, size_t, size_t *done): bytes = *done */
+  QTAP_TLS_STYLE_DONE_ARG5 = 3, /* int f(ssl, buf, size_t, u64 flags, size_t *done) */
+};
+
+/* Uprobe cookie layout: direction | style << 8 | library << 16. */
+#define QTAP_TLS_COOKIE(dir, style, lib) \
+  ((qtap_u64)(dir) | ((qtap_u64)(style) << 8) | ((qtap_u64)(lib) << 16))
+
 /* Flags on data events. */
-#define QTAP_DATA_F_TLS (1u << 0) /* plaintext taken from a TLS library probe */
+#define QTAP_DATA_F_TLS (1u << 0)          /* plaintext taken from a TLS library probe */
+#define QTAP_DATA_F_FD_INFERRED (1u << 1)  /* TLS session -> socket guessed from call order */
 
 /* Every event starts with this header. */
 struct qtap_event_header {
@@ -130,10 +151,12 @@ struct qtap_data_event {
   qtap_u64 offset;
   qtap_u32 call_len; /* bytes the whole call moved (syscall return value) */
   qtap_u32 len;      /* payload bytes in this event (<= QTAP_CHUNK_SIZE) */
-  qtap_s32 fd;
+  qtap_s32 fd;       /* -1 when a TLS session's socket is not known */
   qtap_u8 direction; /* enum qtap_direction */
   qtap_u8 call;      /* enum qtap_data_call */
-  qtap_u16 flags;    /* QTAP_DATA_F_* */
+  qtap_u8 flags;     /* QTAP_DATA_F_* */
+  qtap_u8 tls_lib;   /* enum qtap_tls_library */
+  qtap_u64 tls_session; /* the library's session pointer (SSL *), 0 for syscalls */
   char payload[QTAP_CHUNK_SIZE]; /* only `len` bytes are submitted */
 };
 
@@ -163,6 +186,17 @@ struct qtap_proc_exec_event {
   char data[QTAP_EXEC_FILENAME_LEN + QTAP_EXEC_ARGS_LEN];
 };
 
+/* A file mapped executable for the first time (by device and inode): the
+ * agent checks whether it is a TLS library and attaches probes. */
+#define QTAP_FILE_NAME_LEN 64
+struct qtap_exec_mapping_event {
+  struct qtap_event_header hdr;
+  qtap_u64 ino;
+  qtap_u32 dev;      /* kernel encoding: major << 20 | minor */
+  qtap_u32 _pad0;
+  char name[QTAP_FILE_NAME_LEN]; /* last path component, NUL-terminated */
+};
+
 struct qtap_proc_exit_event {
   struct qtap_event_header hdr;
   qtap_s32 exit_code;
@@ -185,13 +219,23 @@ struct qtap_proc_exit_event {
   X(UNCOPIED_BYTES, "uncopied_bytes")                                           \
   X(CONN_OPENED, "conn_opened")                                                 \
   X(CONN_CLOSED, "conn_closed")                                                 \
-  X(CONN_TABLE_FULL, "conn_table_full")
+  X(CONN_TABLE_FULL, "conn_table_full")                                         \
+  X(TLS_CALLS, "tls_calls")                     /* TLS reads/writes with data */ \
+  X(TLS_NO_SOCKET, "tls_no_socket")             /* ... whose socket was unknown */ \
+  X(CIPHERTEXT_SKIPPED_BYTES, "ciphertext_skipped_bytes")
 
 enum qtap_counter {
 #define QTAP_COUNTER_ENUM(name, str) QTAP_CTR_##name,
   QTAP_COUNTERS(QTAP_COUNTER_ENUM)
 #undef QTAP_COUNTER_ENUM
   QTAP_CTR__COUNT
+};
+
+/* Key of the "tls_fds" map: a TLS session in a process. */
+struct qtap_tls_key {
+  qtap_u32 pid;
+  qtap_u32 _pad;
+  qtap_u64 session;
 };
 
 /* Key of the "conns" map: a socket fd in a process. */

@@ -26,6 +26,7 @@ struct Options {
   std::string record_path;  // also write raw kernel events here
   std::string replay_path;  // `qtap replay FILE`
   bool color = true;        // console colours when writing to a terminal
+  bool noop_probes = false; // benchmark floor: probes attached, programs empty
 };
 
 // Parsing result: options, or an exit code with the message already printed

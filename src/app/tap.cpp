@@ -22,6 +22,7 @@
 #include "events/recording.h"
 #include "probes/kernel_probes.h"
 #include "probes/preflight.h"
+#include "probes/tls_attacher.h"
 
 namespace qtap::app {
 
@@ -40,6 +41,19 @@ class Fd {
 
  private:
   int fd_;
+};
+
+// Hands the pipeline's exec and mapping events to the TLS attacher.
+class TlsObserver final : public ProcessObserver {
+ public:
+  explicit TlsObserver(probes::TlsAttacher& a) : a_(a) {}
+  void on_exec(uint32_t pid, std::string_view) override { a_.on_exec(pid); }
+  void on_exec_mapping(uint32_t pid, uint32_t dev, uint64_t ino, std::string_view name) override {
+    a_.on_exec_mapping(pid, dev, ino, name);
+  }
+
+ private:
+  probes::TlsAttacher& a_;
 };
 
 int fail(const std::string& msg) {
@@ -66,6 +80,19 @@ class DropWatch {
 }  // namespace
 
 int run_tap(const Options& o) {
+  // Signals are read from a signalfd, so they must be blocked in every thread:
+  // block them before any thread exists (threads inherit the mask). A shell
+  // starts background jobs with SIGINT ignored, and an ignored signal never
+  // reaches a signalfd: take the default disposition back first.
+  signal(SIGINT, SIG_DFL);
+  signal(SIGTERM, SIG_DFL);
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &mask, nullptr);
+
   auto caps = probes::check_capabilities();
   if (std::string blocker = probes::first_blocker(caps); !blocker.empty()) return fail(blocker);
 
@@ -88,6 +115,7 @@ int run_tap(const Options& o) {
   pcfg.pids = o.pids;
   pcfg.max_call_bytes = kernel_copy_limit(o.max_body);
   pcfg.ringbuf_bytes = o.ringbuf_mb << 20;
+  pcfg.noop = o.noop_probes;
   bool record_failed = false;
   auto kp = probes::KernelProbes::start(pcfg, [&](std::span<const uint8_t> s) {
     if (recorder && !record_failed) {
@@ -102,12 +130,14 @@ int run_tap(const Options& o) {
   auto& probes = **kp;
   pipeline.set_forget([&probes](uint32_t pid, int32_t fd) { probes.forget(pid, fd); });
 
-  sigset_t mask;
-  sigemptyset(&mask);
-  sigaddset(&mask, SIGINT);
-  sigaddset(&mask, SIGTERM);
-  sigaddset(&mask, SIGPIPE);
-  sigprocmask(SIG_BLOCK, &mask, nullptr);
+  // TLS libraries present now are probed before capture is declared live.
+  probes::TlsAttacher tls(probes::TlsAttacherConfig{}, &probes);
+  tls.discover_all();
+  tls.start();
+  TlsObserver observer(tls);
+  pipeline.set_observer(&observer);
+  if (o.noop_probes) spdlog::warn("--noop-probes: probes attached but doing nothing (benchmark floor)");
+
   Fd sigfd(signalfd(-1, &mask, SFD_CLOEXEC));
   Fd timer(timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC));
   itimerspec every_second{{1, 0}, {1, 0}};
@@ -127,8 +157,9 @@ int run_tap(const Options& o) {
     ready << getpid() << "\n";
     if (!ready) return fail(fmt::format("cannot create the ready file {}", o.ready_file));
   }
-  spdlog::info("capturing {}; output: {} ({})",
+  spdlog::info("capturing {}; {} TLS uprobes; output: {} ({})",
                o.pids.empty() ? std::string("every process") : fmt::format("{} process(es)", o.pids.size()),
+               probes.uprobe_count(),
                o.output == "-" ? std::string("stdout") : o.output,
                o.format == Format::kJson ? "json" : "console");
 

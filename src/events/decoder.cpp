@@ -85,6 +85,8 @@ Result<Event> decode(std::span<const uint8_t> sample) {
       d.direction = e.direction;
       d.call = e.call;
       d.flags = e.flags;
+      d.tls_lib = e.tls_lib;
+      d.tls_session = e.tls_session;
       d.payload = std::string_view(base + fixed, e.len);
       return Event{d};
     }
@@ -109,6 +111,13 @@ Result<Event> decode(std::span<const uint8_t> sample) {
       x.filename = std::string_view(base + fixed, e.filename_len);
       x.args = std::string_view(base + fixed + e.filename_len, e.args_len);
       return Event{x};
+    }
+    case QTAP_EV_EXEC_MAPPING: {
+      qtap_exec_mapping_event e;
+      if (!load(sample, sizeof(e), &e)) return short_sample("exec_mapping", sample.size());
+      return Event{ExecMapping{header(e.hdr), e.ino, e.dev,
+                               fixed_string(base + offsetof(qtap_exec_mapping_event, name),
+                                            QTAP_FILE_NAME_LEN)}};
     }
     case QTAP_EV_PROC_EXIT: {
       qtap_proc_exit_event e;

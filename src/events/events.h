@@ -53,7 +53,9 @@ struct Data {
   int32_t fd = -1;
   uint8_t direction = 0;  // qtap_direction
   uint8_t call = 0;       // qtap_data_call
-  uint16_t flags = 0;
+  uint8_t flags = 0;      // QTAP_DATA_F_*
+  uint8_t tls_lib = 0;    // qtap_tls_library
+  uint64_t tls_session = 0;
   std::string_view payload;
 };
 
@@ -76,12 +78,19 @@ struct ProcExec {
   std::string_view args;  // argv, NUL-separated
 };
 
+struct ExecMapping {
+  Header hdr;
+  uint64_t ino = 0;
+  uint32_t dev = 0;  // kernel encoding: major << 20 | minor
+  std::string_view name;
+};
+
 struct ProcExit {
   Header hdr;
   int32_t exit_code = 0;
 };
 
-using Event = std::variant<ConnOpen, ConnClose, Data, DataGap, ProcExec, ProcExit>;
+using Event = std::variant<ConnOpen, ConnClose, Data, DataGap, ProcExec, ProcExit, ExecMapping>;
 
 // Decodes one ring buffer sample. Errors name what was wrong (short sample,
 // ABI mismatch, unknown type) so a bad recording is easy to diagnose.

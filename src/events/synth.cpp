@@ -77,7 +77,7 @@ Sample conn_close(const Who& w, uint64_t conn_id, int32_t fd, uint64_t sent, uin
 }
 
 Sample data(const Who& w, uint64_t conn_id, int32_t fd, uint8_t direction, uint64_t offset,
-            std::string_view payload, uint32_t call_len, uint16_t flags) {
+            std::string_view payload, uint32_t call_len, uint8_t flags) {
   constexpr size_t fixed = offsetof(qtap_data_event, payload);
   size_t n = std::min<size_t>(payload.size(), QTAP_CHUNK_SIZE);
   qtap_data_event hdr{};
@@ -93,6 +93,16 @@ Sample data(const Who& w, uint64_t conn_id, int32_t fd, uint8_t direction, uint6
   Sample s(fixed + n);
   std::memcpy(s.data(), &hdr, fixed);
   std::memcpy(s.data() + fixed, payload.data(), n);
+  return s;
+}
+
+Sample tls_data(const Who& w, uint64_t conn_id, int32_t fd, uint8_t direction, uint64_t offset,
+                std::string_view payload, uint64_t session, uint8_t lib, uint8_t extra_flags) {
+  Sample s = data(w, conn_id, fd, direction, offset, payload, 0, QTAP_DATA_F_TLS | extra_flags);
+  auto* e = reinterpret_cast<qtap_data_event*>(s.data());
+  e->call = QTAP_CALL_TLS;
+  e->tls_lib = lib;
+  e->tls_session = session;
   return s;
 }
 

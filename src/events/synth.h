@@ -28,7 +28,11 @@ Sample conn_open(const Who& w, uint64_t conn_id, int32_t fd, uint8_t source, qta
 Sample conn_close(const Who& w, uint64_t conn_id, int32_t fd, uint64_t sent, uint64_t recv);
 // One data event; `payload` must fit one chunk.
 Sample data(const Who& w, uint64_t conn_id, int32_t fd, uint8_t direction, uint64_t offset,
-            std::string_view payload, uint32_t call_len = 0, uint16_t flags = 0);
+            std::string_view payload, uint32_t call_len = 0, uint8_t flags = 0);
+// Plaintext from a TLS library probe (conn_id 0: socket not known).
+Sample tls_data(const Who& w, uint64_t conn_id, int32_t fd, uint8_t direction, uint64_t offset,
+                std::string_view payload, uint64_t session, uint8_t lib = QTAP_TLS_OPENSSL,
+                uint8_t extra_flags = 0);
 // A whole call split into chunk-sized data events, as the kernel would.
 std::vector<Sample> call(const Who& w, uint64_t conn_id, int32_t fd, uint8_t direction,
                          uint64_t offset, std::string_view bytes);

@@ -20,6 +20,13 @@ std::string ip_to_string(const events::SockAddr& a) {
   return buf;
 }
 
+const char* tls_library_name(uint8_t lib) {
+  switch (lib) {
+    case QTAP_TLS_OPENSSL: return "openssl";
+  }
+  return nullptr;
+}
+
 Pipeline::Pipeline(PipelineConfig cfg, ProcessCache& processes, Sink& sink)
     : cfg_(std::move(cfg)), processes_(processes), sink_(sink), tracker_(cfg_.tracker, *this) {}
 
@@ -53,6 +60,9 @@ void Pipeline::on_event(const events::Event& event) {
           end_process(ev.hdr.pid, ev.hdr.ts_ns);
           processes_.on_exec(ev.hdr.pid, ProcessHint{ev.comm, ev.uid, ev.cgroup_id}, ev.filename,
                              ev.args);
+          if (observer_) observer_->on_exec(ev.hdr.pid, ev.filename);
+        } else if constexpr (std::is_same_v<T, events::ExecMapping>) {
+          if (observer_) observer_->on_exec_mapping(ev.hdr.pid, ev.dev, ev.ino, ev.name);
         } else if constexpr (std::is_same_v<T, events::ProcExit>) {
           stats_.processes_exited++;
           end_process(ev.hdr.pid, ev.hdr.ts_ns);
@@ -91,6 +101,7 @@ ConnectionContext Pipeline::connection_of(const Connection& conn) const {
   }
   c.direction = conn.direction();
   c.tls = conn.tls();
+  if (const char* lib = tls_library_name(conn.tls_library())) c.tls_library = lib;
   c.protocol = protocol_name(conn.protocol());
   c.bytes_sent = conn.bytes_sent();
   c.bytes_received = conn.bytes_received();
@@ -107,6 +118,13 @@ void Pipeline::on_exchange(const Connection& conn, HttpExchange&& ex) {
   rec.hostname = host_name();
   rec.connection = connection_of(conn);
   rec.http = std::move(ex);
+  if (conn.info().tls_session != 0) {
+    rec.http.notes.push_back(
+        "TLS session's socket not known: the library did not read or write it while qtap "
+        "watched (memory BIO); connection addresses are missing");
+  } else if (conn.tls_socket_inferred()) {
+    rec.http.notes.push_back("TLS session matched to its socket by call order (memory BIO)");
+  }
   stats_.http_records++;
   sink_.write(rec);
 }

@@ -33,6 +33,15 @@ struct PipelineStats {
   uint64_t processes_exited = 0;
 };
 
+// Told about processes and executable mappings as they come by, so TLS
+// libraries can be found and probed (src/probes/tls_attacher.h).
+class ProcessObserver {
+ public:
+  virtual ~ProcessObserver() = default;
+  virtual void on_exec(uint32_t pid, std::string_view filename) = 0;
+  virtual void on_exec_mapping(uint32_t pid, uint32_t dev, uint64_t ino, std::string_view name) = 0;
+};
+
 class Pipeline final : private ConnTracker::Listener {
  public:
   // Called with (pid, fd) of sockets whose process is gone, so the kernel can
@@ -42,6 +51,7 @@ class Pipeline final : private ConnTracker::Listener {
   Pipeline(PipelineConfig cfg, ProcessCache& processes, Sink& sink);
 
   void set_forget(ForgetFn fn) { forget_ = std::move(fn); }
+  void set_observer(ProcessObserver* o) { observer_ = o; }
 
   // One raw ring buffer sample.
   void on_sample(std::span<const uint8_t> sample);
@@ -66,9 +76,13 @@ class Pipeline final : private ConnTracker::Listener {
   Sink& sink_;
   ConnTracker tracker_;
   ForgetFn forget_;
+  ProcessObserver* observer_ = nullptr;
   PipelineStats stats_;
   uint64_t last_ts_ = 0;
 };
+
+// "openssl", ... for a qtap_tls_library value; nullptr for none.
+const char* tls_library_name(uint8_t lib);
 
 // Text form of an address from the kernel (IPv4-mapped shown as IPv4).
 std::string ip_to_string(const events::SockAddr& a);

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <mutex>
 #include <string>
 
 #include <fmt/format.h>
@@ -49,8 +50,11 @@ struct KernelProbes::Impl {
   ring_buffer* rb = nullptr;
   SampleHandler handler;
   int ncpu = 1;
+  std::mutex links_mu;
+  std::vector<bpf_link*> links;  // uprobes; the skeleton owns the tracepoint links
 
   ~Impl() {
+    for (bpf_link* l : links) bpf_link__destroy(l);
     if (rb) ring_buffer__free(rb);
     if (skel) qtap_bpf__destroy(skel);
   }
@@ -81,6 +85,7 @@ Result<std::unique_ptr<KernelProbes>> KernelProbes::start(const ProbeConfig& cfg
   ro->qtap_self_pid = cfg.self_pid;
   ro->qtap_filter_pids = cfg.pids.empty() ? 0 : 1;
   ro->qtap_max_call_bytes = cfg.max_call_bytes;
+  ro->qtap_noop = cfg.noop ? 1 : 0;
   if (int err = bpf_map__set_max_entries(impl->skel->maps.events, cfg.ringbuf_bytes); err) {
     return make_error(fmt::format("ring buffer size {} rejected: {}", cfg.ringbuf_bytes, errno_text(err)));
   }
@@ -106,6 +111,12 @@ Result<std::unique_ptr<KernelProbes>> KernelProbes::start(const ProbeConfig& cfg
                               nullptr);
   if (!impl->rb) return make_error(fmt::format("cannot map the ring buffer: {}", errno_text(errno)));
 
+  // The skeleton attaches what it can name (tracepoints); uprobes are attached
+  // per library file by attach_uprobes().
+  bpf_program__set_autoattach(impl->skel->progs.qtap_tls_enter, false);
+  bpf_program__set_autoattach(impl->skel->progs.qtap_tls_return, false);
+  bpf_program__set_autoattach(impl->skel->progs.qtap_tls_set_fd, false);
+  bpf_program__set_autoattach(impl->skel->progs.qtap_tls_free, false);
   if (int err = qtap_bpf__attach(impl->skel); err) {
     return make_error(fmt::format(
         "cannot attach qtap's tracepoints ({}); `qtap check` lists what this kernel lacks",
@@ -132,6 +143,44 @@ Counters KernelProbes::counters() const {
     for (uint64_t v : per_cpu) total[i] += v;
   }
   return total;
+}
+
+Result<void> KernelProbes::attach_uprobes(const std::string& path, const std::vector<Uprobe>& probes) {
+  std::vector<bpf_link*> made;
+  for (const Uprobe& p : probes) {
+    bpf_program* prog = nullptr;
+    LIBBPF_OPTS(bpf_uprobe_opts, opts);
+    opts.bpf_cookie = p.cookie;
+    switch (p.kind) {
+      case UprobeKind::kTlsEnter: prog = impl_->skel->progs.qtap_tls_enter; break;
+      case UprobeKind::kTlsReturn:
+        prog = impl_->skel->progs.qtap_tls_return;
+        opts.retprobe = true;
+        break;
+      case UprobeKind::kTlsSetFd: prog = impl_->skel->progs.qtap_tls_set_fd; break;
+      case UprobeKind::kTlsFree: prog = impl_->skel->progs.qtap_tls_free; break;
+    }
+    bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), p.file_offset, &opts);
+    if (!link) {
+      int err = errno;
+      for (bpf_link* l : made) bpf_link__destroy(l);
+      return make_error(fmt::format("uprobe at {}+0x{:x}: {}", path, p.file_offset, errno_text(err)));
+    }
+    made.push_back(link);
+  }
+  std::lock_guard lock(impl_->links_mu);
+  impl_->links.insert(impl_->links.end(), made.begin(), made.end());
+  return {};
+}
+
+size_t KernelProbes::uprobe_count() const {
+  std::lock_guard lock(impl_->links_mu);
+  return impl_->links.size();
+}
+
+void KernelProbes::forget_file(uint32_t dev, uint64_t ino) {
+  uint64_t key = (uint64_t(dev) << 32) ^ ino;
+  bpf_map__delete_elem(impl_->skel->maps.seen_files, &key, sizeof(key), 0);
 }
 
 void KernelProbes::forget(uint32_t pid, int32_t fd) {

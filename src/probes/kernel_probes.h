@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "common/result.h"
@@ -21,6 +22,15 @@ struct ProbeConfig {
   std::vector<uint32_t> pids;       // empty: every process
   uint32_t max_call_bytes = 1 << 20;  // bytes copied per read/write call
   uint32_t ringbuf_bytes = 32 << 20;  // power of two
+  bool noop = false;  // every program returns at once (benchmark floor)
+};
+
+// One uprobe on a file, for every process that maps it.
+enum class UprobeKind { kTlsEnter, kTlsReturn, kTlsSetFd, kTlsFree };
+struct Uprobe {
+  UprobeKind kind;
+  uint64_t file_offset = 0;
+  uint64_t cookie = 0;  // QTAP_TLS_COOKIE for enter/return
 };
 
 using SampleHandler = std::function<void(std::span<const uint8_t>)>;
@@ -42,6 +52,13 @@ class KernelProbes {
   Counters counters() const;
   // Drops the kernel's entry for a socket fd of a process that exited.
   void forget(uint32_t pid, int32_t fd);
+  // Attaches uprobes to `path` (all processes). All or nothing: on error the
+  // ones already attached for this call are detached. Thread-safe with
+  // respect to consume() (a different thread may attach).
+  Result<void> attach_uprobes(const std::string& path, const std::vector<Uprobe>& probes);
+  // Lets the kernel report the executable mapping of this file again.
+  void forget_file(uint32_t dev, uint64_t ino);
+  size_t uprobe_count() const;
 
  private:
   struct Impl;

@@ -22,30 +22,58 @@ http1::Side side_of(bool requests_are_sent, uint8_t dir) {
 
 // Hands one direction's in-order bytes back to its connection.
 struct Connection::StreamSide final : DataStream::Consumer {
-  StreamSide(Connection& c, uint8_t d) : conn(c), dir(d) {}
-  void on_bytes(std::string_view bytes, uint64_t ts) override { conn.bytes_in_order(dir, bytes, ts); }
-  void on_gap(uint64_t len, uint64_t ts) override { conn.gap_in_order(dir, len, ts); }
+  StreamSide(Connection& c, int s) : conn(c), stream(s) {}
+  void on_bytes(std::string_view bytes, uint64_t ts) override { conn.bytes_in_order(stream, bytes, ts); }
+  void on_gap(uint64_t len, uint64_t ts) override { conn.gap_in_order(stream, len, ts); }
   Connection& conn;
-  uint8_t dir;
+  int stream;
 };
 
 Connection::Connection(ConnInfo info, const http1::Config& http1_cfg, size_t max_pending)
     : info_(std::move(info)),
       http1_cfg_(http1_cfg),
-      streams_{DataStream(max_pending), DataStream(max_pending)} {
-  sides_[0] = std::make_unique<StreamSide>(*this, 0);
-  sides_[1] = std::make_unique<StreamSide>(*this, 1);
+      streams_{DataStream(max_pending), DataStream(max_pending), DataStream(max_pending),
+               DataStream(max_pending)} {
+  for (int i = 0; i < 4; i++) sides_[i] = std::make_unique<StreamSide>(*this, i);
   if (info_.source == QTAP_SRC_CONNECT) direction_ = Direction::kEgress;
   if (info_.source == QTAP_SRC_ACCEPT) direction_ = Direction::kIngress;
 }
 
 Connection::~Connection() = default;
 
-void Connection::on_data(uint8_t dir, uint64_t offset, std::string_view bytes, uint64_t ts,
-                         uint32_t tid) {
-  last_ts_ = ts;
-  last_tid_ = tid;
-  streams_[dir & 1].add(offset, bytes, ts, *sides_[dir & 1]);
+void Connection::on_data(const events::Data& ev) {
+  last_ts_ = ev.hdr.ts_ns;
+  last_tid_ = ev.hdr.tid;
+  int stream = ev.direction & 1;
+  if (ev.flags & QTAP_DATA_F_TLS) {
+    if (tls_lib_ == 0) start_tls(ev.tls_lib ? ev.tls_lib : QTAP_TLS_OPENSSL, ev.flags & QTAP_DATA_F_FD_INFERRED);
+    stream += kPlain;
+  }
+  streams_[stream].add(ev.offset, ev.payload, ev.hdr.ts_ns, *sides_[stream]);
+}
+
+void Connection::start_tls(uint8_t lib, bool inferred) {
+  tls_lib_ = lib;
+  tls_socket_inferred_ = inferred;
+  // Whatever was concluded from ciphertext no longer applies.
+  if (protocol_ != Protocol::kHttp1) {
+    protocol_ = Protocol::kUndetected;
+    detect_pieces_ = 0;
+    detect_buf_[0].clear();
+    detect_buf_[1].clear();
+  }
+}
+
+void Connection::adopt_session(Connection& orphan) {
+  tls_lib_ = orphan.tls_lib_;
+  tls_socket_inferred_ = true;
+  protocol_ = orphan.protocol_;
+  requests_are_sent_ = orphan.requests_are_sent_;
+  if (direction_ == Direction::kUnknown) direction_ = orphan.direction_;
+  detect_pieces_ = orphan.detect_pieces_;
+  detect_buf_ = std::move(orphan.detect_buf_);
+  http1_ = std::move(orphan.http1_);
+  orphan.protocol_ = Protocol::kUndetected;
 }
 
 void Connection::on_hole(uint8_t dir, uint64_t offset, uint64_t len, uint64_t ts) {
@@ -54,7 +82,7 @@ void Connection::on_hole(uint8_t dir, uint64_t offset, uint64_t len, uint64_t ts
 }
 
 void Connection::on_close(uint64_t ts) {
-  for (int d = 0; d < 2; d++) streams_[d].flush(*sides_[d]);
+  for (int i = 0; i < 4; i++) streams_[i].flush(*sides_[i]);
   if (http1_) http1_->on_close(ts);
   // A connection that never said enough to be recognised.
   if (protocol_ == Protocol::kUndetected && (bytes_[0] || bytes_[1])) protocol_ = Protocol::kUnknown;
@@ -72,8 +100,16 @@ void Connection::start_protocol(Detection d, uint8_t dir) {
   http1_ = std::make_unique<http1::Http1Session>(http1_cfg_);
 }
 
-void Connection::bytes_in_order(uint8_t dir, std::string_view bytes, uint64_t ts) {
-  bytes_[dir] += bytes.size();
+void Connection::bytes_in_order(int stream, std::string_view bytes, uint64_t ts) {
+  uint8_t dir = stream & 1;
+  if (stream < kPlain) {
+    bytes_[dir] += bytes.size();
+    if (tls_lib_ != 0) return;  // ciphertext: the plaintext streams carry the protocol
+  }
+  parse(dir, bytes, ts);
+}
+
+void Connection::parse(uint8_t dir, std::string_view bytes, uint64_t ts) {
   if (protocol_ == Protocol::kHttp1) {
     http1_->on_data(side_of(requests_are_sent_, dir), bytes, ts);
     return;
@@ -113,8 +149,12 @@ void Connection::bytes_in_order(uint8_t dir, std::string_view bytes, uint64_t ts
   detect_buf_[1].clear();
 }
 
-void Connection::gap_in_order(uint8_t dir, uint64_t len, uint64_t ts) {
-  bytes_[dir] += len;
+void Connection::gap_in_order(int stream, uint64_t len, uint64_t ts) {
+  uint8_t dir = stream & 1;
+  if (stream < kPlain) {
+    bytes_[dir] += len;
+    if (tls_lib_ != 0) return;
+  }
   if (http1_) {
     http1_->on_gap(side_of(requests_are_sent_, dir), len, ts);
   } else {
@@ -190,12 +230,45 @@ void ConnTracker::emit(Connection& c) {
   }
 }
 
+// The connection a TLS data event belongs to: its socket's, or for a
+// session whose socket is unknown a synthetic one per (pid, session). When a
+// session first shows up with its socket, the socket's connection takes over
+// the parser state of the synthetic one, so an exchange begun there ends
+// there.
+Connection& ConnTracker::tls_target(const events::Data& ev) {
+  SessionKey key{ev.hdr.pid, ev.tls_session};
+  auto orphan = orphans_.find(key);
+  if (ev.conn_id != 0) {
+    Connection& c = get_or_create(ev.conn_id, ev.hdr, ev.fd);
+    if (orphan != orphans_.end()) {
+      uint64_t orphan_id = orphan->second;
+      orphans_.erase(orphan);
+      auto it = conns_.find(orphan_id);
+      if (it != conns_.end()) {
+        c.adopt_session(*it->second);
+        end(orphan_id, ev.hdr.ts_ns);
+      }
+    }
+    return c;
+  }
+  if (orphan != orphans_.end() && conns_.count(orphan->second)) return *conns_[orphan->second];
+  stats_.tls_sessions_without_socket++;
+  ConnInfo info;
+  info.conn_id = next_orphan_id_++;
+  info.pid = ev.hdr.pid;
+  info.open_ts_ns = ev.hdr.ts_ns;
+  info.tls_session = ev.tls_session;
+  orphans_[key] = info.conn_id;
+  return insert(std::move(info));
+}
+
 void ConnTracker::on_data(const events::Data& ev) {
-  Connection& c = get_or_create(ev.conn_id, ev.hdr, ev.fd);
+  Connection& c = (ev.flags & QTAP_DATA_F_TLS) ? tls_target(ev) : get_or_create(ev.conn_id, ev.hdr, ev.fd);
   touch(c);
-  uint64_t gaps_before = c.streams_[ev.direction & 1].gap_bytes();
-  c.on_data(ev.direction, ev.offset, ev.payload, ev.hdr.ts_ns, ev.hdr.tid);
-  stats_.gap_bytes += c.streams_[ev.direction & 1].gap_bytes() - gaps_before;
+  int stream = (ev.direction & 1) + ((ev.flags & QTAP_DATA_F_TLS) ? Connection::kPlain : 0);
+  uint64_t gaps_before = c.streams_[stream].gap_bytes();
+  c.on_data(ev);
+  stats_.gap_bytes += c.streams_[stream].gap_bytes() - gaps_before;
   emit(c);
 }
 
@@ -217,6 +290,10 @@ void ConnTracker::end(uint64_t conn_id, uint64_t ts_ns) {
   if (p != by_pid_.end()) {
     p->second.erase(conn_id);
     if (p->second.empty()) by_pid_.erase(p);
+  }
+  if (c->info().tls_session != 0) {
+    auto o = orphans_.find(SessionKey{c->info().pid, c->info().tls_session});
+    if (o != orphans_.end() && o->second == conn_id) orphans_.erase(o);
   }
   c->on_close(ts_ns ? ts_ns : c->last_ts_ns());
   emit(*c);

@@ -34,6 +34,9 @@ struct ConnInfo {
   uint32_t uid = 0;
   uint64_t cgroup_id = 0;
   std::string comm;
+  // A TLS session whose socket is not known (its library never touched the
+  // socket while qtap watched): conn_id is synthetic, the tuple unknown.
+  uint64_t tls_session = 0;
 };
 
 class Connection {
@@ -48,18 +51,31 @@ class Connection {
   uint64_t bytes_received() const { return bytes_[1]; }
   uint64_t last_ts_ns() const { return last_ts_; }
   uint32_t last_tid() const { return last_tid_; }
-  bool tls() const { return protocol_ == Protocol::kTls; }
+  // TLS: plaintext came from a TLS library probe, or the bytes on the socket
+  // looked like TLS records.
+  bool tls() const { return tls_lib_ != 0 || protocol_ == Protocol::kTls; }
+  uint8_t tls_library() const { return tls_lib_; }  // qtap_tls_library; 0 if unknown
+  // The session was matched to this socket by call order, not by a call on it.
+  bool tls_socket_inferred() const { return tls_socket_inferred_; }
 
  private:
   friend class ConnTracker;
   struct StreamSide;
 
-  void on_data(uint8_t dir, uint64_t offset, std::string_view bytes, uint64_t ts, uint32_t tid);
+  // Stream 0/1: what the process sent/received on the socket; 2/3: the TLS
+  // plaintext of the same directions.
+  static constexpr int kPlain = 2;
+
+  void on_data(const events::Data& ev);
   void on_hole(uint8_t dir, uint64_t offset, uint64_t len, uint64_t ts);
   void on_close(uint64_t ts);
-  void bytes_in_order(uint8_t dir, std::string_view bytes, uint64_t ts);
-  void gap_in_order(uint8_t dir, uint64_t len, uint64_t ts);
+  void bytes_in_order(int stream, std::string_view bytes, uint64_t ts);
+  void gap_in_order(int stream, uint64_t len, uint64_t ts);
+  void parse(uint8_t dir, std::string_view bytes, uint64_t ts);
   void start_protocol(Detection d, uint8_t dir);
+  void start_tls(uint8_t lib, bool inferred);
+  // Continues the protocol state of a socketless TLS session on this socket.
+  void adopt_session(Connection& orphan);
   std::vector<HttpExchange> take_exchanges();
 
   ConnInfo info_;
@@ -67,8 +83,10 @@ class Connection {
   Protocol protocol_ = Protocol::kUndetected;
   Direction direction_ = Direction::kUnknown;
   bool requests_are_sent_ = true;  // which stream carries HTTP requests
-  std::array<DataStream, 2> streams_;
-  std::array<std::unique_ptr<StreamSide>, 2> sides_;
+  std::array<DataStream, 4> streams_;
+  std::array<std::unique_ptr<StreamSide>, 4> sides_;
+  uint8_t tls_lib_ = 0;
+  bool tls_socket_inferred_ = false;
   std::array<std::string, 2> detect_buf_;  // a short first piece, kept until decidable
   uint32_t detect_pieces_ = 0;
   std::array<uint64_t, 2> bytes_{0, 0};
@@ -89,6 +107,7 @@ struct TrackerStats {
   uint64_t closed = 0;
   uint64_t evicted = 0;
   uint64_t data_without_open = 0;  // connection learned from data: its open event was lost
+  uint64_t tls_sessions_without_socket = 0;
   uint64_t gap_bytes = 0;          // bytes missing from streams (lost or not copied)
   uint64_t exchanges = 0;
 };
@@ -123,6 +142,7 @@ class ConnTracker {
 
  private:
   Connection& get_or_create(uint64_t conn_id, const events::Header& hdr, int32_t fd);
+  Connection& tls_target(const events::Data& ev);
   Connection& insert(ConnInfo info);
   void touch(Connection& c);
   void emit(Connection& c);
@@ -132,6 +152,17 @@ class ConnTracker {
   Listener& listener_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::unordered_map<uint32_t, std::unordered_set<uint64_t>> by_pid_;
+  struct SessionKey {
+    uint32_t pid;
+    uint64_t session;
+    bool operator==(const SessionKey&) const = default;
+  };
+  struct SessionHash {
+    size_t operator()(const SessionKey& k) const { return std::hash<uint64_t>()(k.session ^ (uint64_t(k.pid) << 48)); }
+  };
+  // Socketless TLS sessions -> their synthetic connection ids.
+  std::unordered_map<SessionKey, uint64_t, SessionHash> orphans_;
+  uint64_t next_orphan_id_ = 1ull << 62;
   std::list<uint64_t> lru_;  // front: most recently active
   TrackerStats stats_;
 };
