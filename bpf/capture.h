@@ -20,7 +20,12 @@ struct user_iovec {
  * bytes are done. The event header fields that do not change per chunk are
  * already in the scratch event. Kept free of inner loops: the verifier then
  * sees one short path per step. */
-/* Sends the chunk being filled; `skip` more bytes after it were unreadable. */
+static __always_inline void report_gap(__u64 conn_id, int fd, __u8 direction, __u8 call,
+                                       __u64 offset, __u64 len, __u8 flags, __u8 tls_lib,
+                                       __u64 tls_session);
+
+/* Sends the chunk being filled; `skip` more bytes after it were unreadable
+ * and are reported as a hole. */
 static __always_inline void send_chunk(struct data_scratch *sc, struct copy_state *s, __u64 skip) {
   __u32 pos = s->pos;
   if (pos > 0) {
@@ -29,6 +34,10 @@ static __always_inline void send_chunk(struct data_scratch *sc, struct copy_stat
     sc->ev.offset = s->offset;
     sc->ev.len = pos;
     submit(&sc->ev, offsetof(struct qtap_data_event, payload) + pos, pos);
+  }
+  if (skip > 0) {
+    report_gap(sc->ev.conn_id, sc->ev.fd, sc->ev.direction, sc->ev.call, s->offset + s->pos, skip,
+               sc->ev.flags, sc->ev.tls_lib, sc->ev.tls_session);
   }
   s->offset += s->pos + skip;
   s->pos = 0;
@@ -89,6 +98,24 @@ static long copy_step(__u32 index, void *unused) {
   return s->remaining == 0 ? 1 : 0;
 }
 
+/* Reports bytes of a stream that moved without being copied. */
+static __always_inline void report_gap(__u64 conn_id, int fd, __u8 direction, __u8 call,
+                                       __u64 offset, __u64 len, __u8 flags, __u8 tls_lib,
+                                       __u64 tls_session) {
+  struct qtap_data_gap_event ev = {};
+  fill_header(&ev.hdr, QTAP_EV_DATA_GAP);
+  ev.conn_id = conn_id;
+  ev.offset = offset;
+  ev.len = len;
+  ev.fd = fd;
+  ev.direction = direction;
+  ev.call = call;
+  ev.flags = flags;
+  ev.tls_lib = tls_lib;
+  ev.tls_session = tls_session;
+  submit(&ev, sizeof(ev), 0);
+}
+
 /* Sends `len` bytes that the call moved (at stream offset `offset`), taken
  * from a plain buffer (iov_count == 0) or an iovec array, honouring the
  * per-call limit. Bytes beyond it are counted, and show up in userspace as a
@@ -133,22 +160,11 @@ static __always_inline void capture(__u64 conn_id, int fd, __u8 direction, __u8 
   /* Whatever the loop could not reach (very many tiny iovec pieces). */
   if (s->remaining > 0)
     count(QTAP_CTR_IOV_TRUNCATED_BYTES, s->remaining);
-}
-
-/* Reports bytes that moved through a tracked socket without being copied. */
-static __always_inline void report_gap(__u64 conn_id, int fd, __u8 direction, __u8 call,
-                                       __u64 offset, __u64 len) {
-  struct qtap_data_gap_event ev = {};
-  fill_header(&ev.hdr, QTAP_EV_DATA_GAP);
-  ev.conn_id = conn_id;
-  ev.offset = offset;
-  ev.len = len;
-  ev.fd = fd;
-  ev.direction = direction;
-  ev.call = call;
-  count(QTAP_CTR_UNCOPIED_CALLS, 1);
-  count(QTAP_CTR_UNCOPIED_BYTES, len);
-  submit(&ev, sizeof(ev), 0);
+  /* The tail that was not copied becomes an explicit hole, so userspace
+   * knows where the call ended (a body's size stays exact). */
+  __u64 end = offset + len;
+  if (s->offset < end)
+    report_gap(conn_id, fd, direction, call, s->offset, end - s->offset, flags, tls_lib, tls_session);
 }
 
 #endif /* QTAP_BPF_CAPTURE_H */

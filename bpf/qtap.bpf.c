@@ -114,8 +114,11 @@ static __always_inline void on_connected(__u32 pid, int fd, __u8 source) {
 /* Bytes moved through a socket without being copied (sendfile, splice). */
 static __always_inline void gap_on(__u32 pid, int fd, __u8 dir, __u8 call, __u64 len) {
   struct conn_state *st = conn_lookup_or_infer(pid, fd);
-  if (st)
-    report_gap(st->conn_id, fd, dir, call, advance(st, dir, len), len);
+  if (!st)
+    return;
+  count(QTAP_CTR_UNCOPIED_CALLS, 1);
+  count(QTAP_CTR_UNCOPIED_BYTES, len);
+  report_gap(st->conn_id, fd, dir, call, advance(st, dir, len), len, 0, 0, 0);
 }
 
 SEC("tp_btf/sys_exit")

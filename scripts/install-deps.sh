@@ -13,7 +13,7 @@ BUILD_PKGS=(
 )
 # Real peers for the end-to-end tests and benchmarks.
 TEST_PKGS=(
-  python3 python3-pytest curl nginx wrk iproute2 procps
+  python3 python3-pytest curl nginx wrk iproute2 procps openssl
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -30,7 +30,7 @@ typedef int32_t qtap_s32;
 typedef int64_t qtap_s64;
 #endif
 
-#define QTAP_ABI_VERSION 2
+#define QTAP_ABI_VERSION 3
 
 #define QTAP_COMM_LEN 16
 /* Largest payload of one data event. A larger read/write is split into
@@ -160,7 +160,9 @@ struct qtap_data_event {
   char payload[QTAP_CHUNK_SIZE]; /* only `len` bytes are submitted */
 };
 
-/* Bytes that went through the socket but were deliberately not copied. */
+/* Bytes that went through the socket (or a TLS session) but were not copied:
+ * sendfile/splice, or the part of a call beyond the copy limit. Userspace
+ * sees a hole at exactly these stream offsets. */
 struct qtap_data_gap_event {
   struct qtap_event_header hdr;
   qtap_u64 conn_id;
@@ -169,7 +171,9 @@ struct qtap_data_gap_event {
   qtap_s32 fd;
   qtap_u8 direction;
   qtap_u8 call;
-  qtap_u16 flags;
+  qtap_u8 flags;   /* QTAP_DATA_F_* (TLS: a hole in the plaintext stream) */
+  qtap_u8 tls_lib;
+  qtap_u64 tls_session;
 };
 
 struct qtap_proc_exec_event {

@@ -93,7 +93,8 @@ Result<Event> decode(std::span<const uint8_t> sample) {
     case QTAP_EV_DATA_GAP: {
       qtap_data_gap_event e;
       if (!load(sample, sizeof(e), &e)) return short_sample("data_gap", sample.size());
-      return Event{DataGap{header(e.hdr), e.conn_id, e.offset, e.len, e.fd, e.direction, e.call}};
+      return Event{DataGap{header(e.hdr), e.conn_id, e.offset, e.len, e.fd, e.direction, e.call,
+                           e.flags, e.tls_lib, e.tls_session}};
     }
     case QTAP_EV_PROC_EXEC: {
       constexpr size_t fixed = offsetof(qtap_proc_exec_event, data);

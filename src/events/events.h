@@ -67,6 +67,9 @@ struct DataGap {
   int32_t fd = -1;
   uint8_t direction = 0;
   uint8_t call = 0;
+  uint8_t flags = 0;  // QTAP_DATA_F_TLS: a hole in the plaintext stream
+  uint8_t tls_lib = 0;
+  uint64_t tls_session = 0;
 };
 
 struct ProcExec {

@@ -78,30 +78,39 @@ TlsAttacher::~TlsAttacher() {
   }
 }
 
-void TlsAttacher::examine(const std::string& path, bool must_have_openssl) {
+void TlsAttacher::examine_exe(uint32_t pid) {
+  std::string link = fmt::format("{}/{}/exe", cfg_.proc_root, pid);
+  char target[4096];
+  ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+  // Opened through the link (it reaches into any mount namespace); named by
+  // where it points.
+  examine(link, true, n > 0 ? std::string(target, static_cast<size_t>(n)) : link);
+}
+
+void TlsAttacher::examine(const std::string& path, bool must_have_openssl, const std::string& shown) {
   auto id = tls::file_identity(path);
   if (!id || !examined_.insert(*id).second) return;
   auto elf = tls::ElfFile::open(path);
   if (!elf) {
-    spdlog::debug("TLS: cannot read {}: {}", path, elf.error().message);
+    spdlog::debug("TLS: cannot read {}: {}", shown.empty() ? path : shown, elf.error().message);
     return;
   }
   if (must_have_openssl && !tls::has_openssl_symbols(*elf)) return;
-  TlsLibraryInfo info{path, "openssl", "", 0, ""};
+  TlsLibraryInfo info{shown.empty() ? path : shown, "openssl", "", 0, ""};
   auto plan = tls::plan_openssl_probes(*elf);
   if (!plan) {
     info.error = plan.error().message;
-    spdlog::warn("TLS: {} has OpenSSL but no probe plan: {}", path, info.error);
+    spdlog::warn("TLS: {} has OpenSSL but no probe plan: {}", info.path, info.error);
   } else {
     info.description = plan->describe();
     if (probes_) {
       auto uprobes = openssl_uprobes(*elf, *plan);
       if (auto r = probes_->attach_uprobes(path, uprobes); !r) {
         info.error = r.error().message;
-        spdlog::warn("TLS: cannot probe {}: {}", path, info.error);
+        spdlog::warn("TLS: cannot probe {}: {}", info.path, info.error);
       } else {
         info.probes = uprobes.size();
-        spdlog::info("TLS: probing {}: {}", path, info.description);
+        spdlog::info("TLS: probing {}: {}", info.path, info.description);
       }
     }
   }
@@ -124,7 +133,7 @@ void TlsAttacher::scan_process(uint32_t pid) {
   if (auto files = tls::find_mapped_files(cfg_.proc_root, pid, tls::is_libssl_path)) {
     for (const auto& f : *files) examine(f.access_path, false);
   }
-  examine(fmt::format("{}/{}/exe", cfg_.proc_root, pid), true);
+  examine_exe(pid);
 }
 
 void TlsAttacher::discover_all() {
@@ -168,7 +177,7 @@ void TlsAttacher::run(std::stop_token stop) {
 void TlsAttacher::handle(const Job& job) {
   if (job.kind == Job::kExec) {
     scan_root_once(job.pid);
-    examine(fmt::format("{}/{}/exe", cfg_.proc_root, job.pid), true);
+    examine_exe(job.pid);
     return;
   }
   // A libssl mapped for the first time: find it through the process's maps.

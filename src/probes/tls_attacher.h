@@ -68,7 +68,9 @@ class TlsAttacher {
   void scan_root_once(uint32_t pid);
   // Plans and attaches `path` unless its file was examined already.
   // `must_have_openssl`: an executable, probed only if OpenSSL is linked in.
-  void examine(const std::string& path, bool must_have_openssl);
+  // `shown`: the name for logs when `path` is a /proc link.
+  void examine(const std::string& path, bool must_have_openssl, const std::string& shown = {});
+  void examine_exe(uint32_t pid);
 
   TlsAttacherConfig cfg_;
   KernelProbes* probes_;

@@ -76,9 +76,10 @@ void Connection::adopt_session(Connection& orphan) {
   orphan.protocol_ = Protocol::kUndetected;
 }
 
-void Connection::on_hole(uint8_t dir, uint64_t offset, uint64_t len, uint64_t ts) {
-  last_ts_ = ts;
-  streams_[dir & 1].add_hole(offset, len, ts, *sides_[dir & 1]);
+void Connection::on_hole(const events::DataGap& ev) {
+  last_ts_ = ev.hdr.ts_ns;
+  int stream = (ev.direction & 1) + ((ev.flags & QTAP_DATA_F_TLS) ? kPlain : 0);
+  streams_[stream].add_hole(ev.offset, ev.len, ev.hdr.ts_ns, *sides_[stream]);
 }
 
 void Connection::on_close(uint64_t ts) {
@@ -235,18 +236,19 @@ void ConnTracker::emit(Connection& c) {
 // session first shows up with its socket, the socket's connection takes over
 // the parser state of the synthetic one, so an exchange begun there ends
 // there.
-Connection& ConnTracker::tls_target(const events::Data& ev) {
-  SessionKey key{ev.hdr.pid, ev.tls_session};
+Connection& ConnTracker::tls_target(const events::Header& hdr, uint64_t conn_id, int32_t fd,
+                                    uint64_t session) {
+  SessionKey key{hdr.pid, session};
   auto orphan = orphans_.find(key);
-  if (ev.conn_id != 0) {
-    Connection& c = get_or_create(ev.conn_id, ev.hdr, ev.fd);
+  if (conn_id != 0) {
+    Connection& c = get_or_create(conn_id, hdr, fd);
     if (orphan != orphans_.end()) {
       uint64_t orphan_id = orphan->second;
       orphans_.erase(orphan);
       auto it = conns_.find(orphan_id);
       if (it != conns_.end()) {
         c.adopt_session(*it->second);
-        end(orphan_id, ev.hdr.ts_ns);
+        end(orphan_id, hdr.ts_ns);
       }
     }
     return c;
@@ -255,15 +257,16 @@ Connection& ConnTracker::tls_target(const events::Data& ev) {
   stats_.tls_sessions_without_socket++;
   ConnInfo info;
   info.conn_id = next_orphan_id_++;
-  info.pid = ev.hdr.pid;
-  info.open_ts_ns = ev.hdr.ts_ns;
-  info.tls_session = ev.tls_session;
+  info.pid = hdr.pid;
+  info.open_ts_ns = hdr.ts_ns;
+  info.tls_session = session;
   orphans_[key] = info.conn_id;
   return insert(std::move(info));
 }
 
 void ConnTracker::on_data(const events::Data& ev) {
-  Connection& c = (ev.flags & QTAP_DATA_F_TLS) ? tls_target(ev) : get_or_create(ev.conn_id, ev.hdr, ev.fd);
+  Connection& c = (ev.flags & QTAP_DATA_F_TLS) ? tls_target(ev.hdr, ev.conn_id, ev.fd, ev.tls_session)
+                                                : get_or_create(ev.conn_id, ev.hdr, ev.fd);
   touch(c);
   int stream = (ev.direction & 1) + ((ev.flags & QTAP_DATA_F_TLS) ? Connection::kPlain : 0);
   uint64_t gaps_before = c.streams_[stream].gap_bytes();
@@ -273,10 +276,11 @@ void ConnTracker::on_data(const events::Data& ev) {
 }
 
 void ConnTracker::on_gap(const events::DataGap& ev) {
-  Connection& c = get_or_create(ev.conn_id, ev.hdr, ev.fd);
+  Connection& c = (ev.flags & QTAP_DATA_F_TLS) ? tls_target(ev.hdr, ev.conn_id, ev.fd, ev.tls_session)
+                                                : get_or_create(ev.conn_id, ev.hdr, ev.fd);
   touch(c);
   stats_.gap_bytes += ev.len;
-  c.on_hole(ev.direction, ev.offset, ev.len, ev.hdr.ts_ns);
+  c.on_hole(ev);
   emit(c);
 }
 

@@ -67,7 +67,7 @@ class Connection {
   static constexpr int kPlain = 2;
 
   void on_data(const events::Data& ev);
-  void on_hole(uint8_t dir, uint64_t offset, uint64_t len, uint64_t ts);
+  void on_hole(const events::DataGap& ev);
   void on_close(uint64_t ts);
   void bytes_in_order(int stream, std::string_view bytes, uint64_t ts);
   void gap_in_order(int stream, uint64_t len, uint64_t ts);
@@ -142,7 +142,7 @@ class ConnTracker {
 
  private:
   Connection& get_or_create(uint64_t conn_id, const events::Header& hdr, int32_t fd);
-  Connection& tls_target(const events::Data& ev);
+  Connection& tls_target(const events::Header& hdr, uint64_t conn_id, int32_t fd, uint64_t session);
   Connection& insert(ConnInfo info);
   void touch(Connection& c);
   void emit(Connection& c);

@@ -157,5 +157,19 @@ class Peer:
                 self.proc.kill()
 
 
-def http_server(host="127.0.0.1"):
-    return Peer([SYS_PYTHON, str(PEERS / "http_server.py"), "0", host])
+def http_server(host="127.0.0.1", tls=None):
+    """The python peer; tls=(cert, key) serves HTTPS."""
+    extra = ["--cert", str(tls[0]), "--key", str(tls[1])] if tls else []
+    return Peer([SYS_PYTHON, str(PEERS / "http_server.py"), "0", host, *extra])
+
+
+def make_cert(directory):
+    """A self-signed certificate for localhost and 127.0.0.1: (cert, key)."""
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    cert, key = d / "cert.pem", d / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                    "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key

@@ -9,12 +9,15 @@ Routes:
   GET  /big?n=N        N bytes of a repeating pattern
   GET  /nocontent      204
   GET  /close          body delimited by connection close (HTTP/1.0 style)
-Usage: http_server.py [PORT [HOST]]. Prints "READY <port>" once listening.
+Usage: http_server.py [PORT [HOST]] [--cert C --key K]. Prints "READY <port>" once
+listening.
 """
+import argparse
 import gzip
 import http.server
 import socket
 import socketserver
+import ssl
 import sys
 import zlib
 from urllib.parse import parse_qs, urlparse
@@ -110,9 +113,17 @@ class Server6(Server):
 
 
 def main():
-    port = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-    host = sys.argv[2] if len(sys.argv) > 2 else "127.0.0.1"
-    srv = (Server6 if ":" in host else Server)((host, port), Handler)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("port", nargs="?", type=int, default=0)
+    ap.add_argument("host", nargs="?", default="127.0.0.1")
+    ap.add_argument("--cert", help="serve HTTPS with this certificate (PEM)")
+    ap.add_argument("--key", help="and this private key (PEM)")
+    args = ap.parse_args()
+    srv = (Server6 if ":" in args.host else Server)((args.host, args.port), Handler)
+    if args.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     print("READY", srv.server_address[1], flush=True)
     srv.serve_forever()
 

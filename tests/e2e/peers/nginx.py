@@ -24,7 +24,8 @@ http {{
     keepalive_requests 10000;
     default_type application/octet-stream;
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port}{ssl};
+        {tls}
         root {d}/www;
         location /sendfile/ {{ sendfile on; }}
         location /copy/ {{ sendfile off; }}
@@ -40,7 +41,8 @@ def free_port():
 
 
 class Nginx:
-    def __init__(self, workdir, files):
+    def __init__(self, workdir, files, tls=None):
+        """tls=(cert, key): HTTPS."""
         self.dir = Path(workdir)
         for name, data in files.items():
             p = self.dir / "www" / name
@@ -48,7 +50,8 @@ class Nginx:
             p.write_bytes(data)
         self.port = free_port()
         conf = self.dir / "nginx.conf"
-        conf.write_text(CONF.format(d=self.dir, port=self.port))
+        tls_conf = f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};" if tls else ""
+        conf.write_text(CONF.format(d=self.dir, port=self.port, ssl=" ssl" if tls else "", tls=tls_conf))
         self.proc = subprocess.Popen([NGINX, "-c", str(conf)], stderr=subprocess.PIPE)
         self.pid = self.proc.pid
         deadline = time.monotonic() + 20

@@ -202,3 +202,90 @@ TEST(ConnTracker, LeastRecentlyActiveIsEvictedAtCapacity) {
   ASSERT_EQ(r.closed.size(), 1u);
   EXPECT_EQ(r.closed[0].id, 2u);
 }
+
+namespace {
+events::Data tls_ev(uint64_t id, uint8_t dir, uint64_t off, std::string_view bytes, uint64_t session,
+                    uint8_t extra_flags = 0) {
+  events::Data d;
+  d.hdr = {3000, 10, 11};
+  d.conn_id = id;
+  d.fd = id ? 3 : -1;
+  d.direction = dir;
+  d.offset = off;
+  d.flags = QTAP_DATA_F_TLS | extra_flags;
+  d.tls_lib = QTAP_TLS_OPENSSL;
+  d.tls_session = session;
+  d.call = QTAP_CALL_TLS;
+  d.payload = bytes;
+  return d;
+}
+}  // namespace
+
+TEST(ConnTracker, TlsPlaintextIsParsedAndCiphertextOnlyCounted) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(20, QTAP_SRC_CONNECT));
+  Stream s;
+  std::string hello("\x16\x03\x01\x00\x05hello", 10);
+  t.on_data(s.next(20, QTAP_DIR_SEND, hello));  // ClientHello: detected as TLS
+  t.on_data(tls_ev(20, QTAP_DIR_SEND, 0, kReq, 0xabc));
+  t.on_data(s.next(20, QTAP_DIR_RECV, std::string(40, '\x17')));  // ciphertext: not parsed
+  t.on_data(tls_ev(20, QTAP_DIR_RECV, 0, kResp, 0xabc));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  EXPECT_EQ(r.exchanges[0].second.request->target, "/a");
+  EXPECT_EQ(r.exchanges[0].second.response->status, 200);
+  EXPECT_EQ(r.directions[0], Direction::kEgress);
+  t.on_close(close_ev(20, 0, 0));
+  ASSERT_EQ(r.closed.size(), 1u);
+  EXPECT_EQ(r.closed[0].sent, hello.size());  // wire bytes, not plaintext
+  EXPECT_EQ(r.closed[0].received, 40u);
+}
+
+TEST(ConnTracker, SocketlessTlsSessionHandsItsExchangeToTheSocketOnceKnown) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(30, QTAP_SRC_CONNECT));
+  // The request's plaintext arrives before the session is bound to a socket.
+  t.on_data(tls_ev(0, QTAP_DIR_SEND, 0, kReq, 0x5e55));
+  EXPECT_EQ(t.stats().tls_sessions_without_socket, 1u);
+  EXPECT_EQ(t.size(), 2u);
+  // Then the response, on the socket the session was bound to.
+  t.on_data(tls_ev(30, QTAP_DIR_RECV, 0, kResp, 0x5e55, QTAP_DATA_F_FD_INFERRED));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  EXPECT_EQ(r.exchanges[0].first, 30u);  // reported on the real connection
+  EXPECT_EQ(r.exchanges[0].second.request->target, "/a");
+  EXPECT_EQ(r.exchanges[0].second.response->status, 200);
+  EXPECT_EQ(t.size(), 1u);  // the synthetic connection is gone
+}
+
+TEST(ConnTracker, SessionNeverBoundStillYieldsItsExchange) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_data(tls_ev(0, QTAP_DIR_SEND, 0, kReq, 0x77));
+  t.on_data(tls_ev(0, QTAP_DIR_RECV, 0, kResp, 0x77));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  EXPECT_EQ(r.directions[0], Direction::kEgress);  // it sent the request
+}
+
+TEST(ConnTracker, TlsHoleInsideABodyKeepsTheSizeExact) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(40, QTAP_SRC_ACCEPT));
+  std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n";
+  t.on_data(tls_ev(40, QTAP_DIR_RECV, 0, kReq, 1));
+  t.on_data(tls_ev(40, QTAP_DIR_SEND, 0, head + std::string(1000, 'x'), 1));
+  events::DataGap g;
+  g.hdr = {4000, 10, 10};
+  g.conn_id = 40;
+  g.direction = QTAP_DIR_SEND;
+  g.offset = head.size() + 1000;
+  g.len = 4000;
+  g.flags = QTAP_DATA_F_TLS;
+  g.tls_session = 1;
+  t.on_gap(g);
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  auto& body = r.exchanges[0].second.response->body;
+  EXPECT_EQ(body.size, 5000u);
+  EXPECT_EQ(body.captured, 1000u);
+  EXPECT_TRUE(body.truncated);
+}

@@ -1,0 +1,215 @@
+"""TLS plaintext from OpenSSL-based programs: curl and Debian's python (dynamic
+libssl.so.3), nginx, node (OpenSSL linked in statically), a libssl copy
+loaded through LD_LIBRARY_PATH. Field by field in the JSON."""
+import os
+import random
+import shutil
+import string
+import subprocess
+import uuid
+
+import pytest
+
+from harness import (SYS_PYTHON, Qtap, body_bytes, header, http_server, make_cert, require_bpf)
+
+CURL = "/usr/bin/curl"
+NODE = shutil.which("node") or "/usr/bin/node"
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    return make_cert(tmp_path_factory.mktemp("cert"))
+
+
+@pytest.fixture(scope="module")
+def server(cert):
+    require_bpf()
+    s = http_server(tls=cert)  # before qtap: its libssl is found among running processes
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def qtap(server, tmp_path_factory):
+    q = Qtap(tmp_path_factory.mktemp("qtap")).start()
+    yield q
+    assert q.stop() == 0, q.stderr()
+
+
+def marker():
+    return uuid.uuid4().hex
+
+
+def mine(m, direction):
+    def pred(r):
+        req = r["type"] == "http" and r["http"]["request"]
+        return bool(req) and m in req["path"] and r["connection"]["direction"] == direction
+    return pred
+
+
+def curl(cert, *args, env=None):
+    p = subprocess.run([CURL, "-sS", "--max-time", "30", "--cacert", str(cert), *args],
+                       capture_output=True, env=env)
+    assert p.returncode == 0, p.stderr
+    return p
+
+
+def check_tls(r):
+    assert r["connection"]["tls"] is True
+    assert r["connection"]["tls_library"] == "openssl"
+
+
+def test_curl_to_python_both_views(server, qtap, cert, tmp_path):
+    m = marker()
+    token = "".join(random.choices(string.ascii_letters, k=20))
+    body = "".join(random.choices(string.ascii_letters, k=50_000)).encode()
+    (tmp_path / "b").write_bytes(body)
+    url = f"https://localhost:{server.port}/echo?id={m}"
+    client = subprocess.Popen([CURL, "-sS", "--cacert", str(cert[0]), "-o", str(tmp_path / "out"),
+                               "-H", f"X-Secret-Marker: {token}", "-H", "Content-Type: text/plain",
+                               "--data-binary", f"@{tmp_path / 'b'}", url])
+    assert client.wait(30) == 0
+    e = qtap.wait_for(mine(m, "egress"), what="curl's TLS record")[0]
+    i = qtap.wait_for(mine(m, "ingress"), what="the python server's TLS record")[0]
+    for r in (e, i):
+        check_tls(r)
+        req, resp = r["http"]["request"], r["http"]["response"]
+        assert req["method"] == "POST"
+        assert req["url"] == url
+        assert header(req, "X-Secret-Marker") == [token]
+        assert body_bytes(req["body"]) == body
+        assert resp["status"] == 200
+        assert body_bytes(resp["body"]) == body
+        assert r["http"]["notes"] == []
+    assert e["process"]["pid"] == client.pid and e["process"]["exe"] == CURL
+    assert i["process"]["pid"] == server.pid and i["process"]["exe"] == os.path.realpath(SYS_PYTHON)
+    assert e["connection"]["remote"] == {"ip": "127.0.0.1", "port": server.port}
+    assert i["connection"]["local"] == e["connection"]["remote"]
+    assert i["connection"]["remote"] == e["connection"]["local"]
+
+
+def test_large_upload_and_download(server, qtap, cert, tmp_path):
+    m = marker()
+    up = os.urandom(1 << 20)
+    (tmp_path / "up").write_bytes(up)
+    curl(cert[0], "-o", "/dev/null", "--data-binary", f"@{tmp_path / 'up'}",
+         "-H", "Content-Type: application/octet-stream", f"https://localhost:{server.port}/echo?id={m}-up")
+    curl(cert[0], "-o", str(tmp_path / "down"), f"https://localhost:{server.port}/big?n={5 << 20}&id={m}-down")
+    assert (tmp_path / "down").stat().st_size == 5 << 20
+    for direction in ("egress", "ingress"):
+        r = qtap.wait_for(lambda r: mine(m + "-up", direction)(r), what=f"1 MiB upload ({direction})")[0]
+        b = r["http"]["request"]["body"]
+        assert b["size"] == 1 << 20 and b["truncated"] is False
+        assert body_bytes(b) == up
+        r = qtap.wait_for(lambda r: mine(m + "-down", direction)(r), what=f"5 MiB download ({direction})")[0]
+        b = r["http"]["response"]["body"]
+        assert b["size"] == 5 << 20
+        assert b["truncated"] is True
+        assert b["captured"] == 1 << 20
+        assert len(body_bytes(b)) == 1 << 20
+
+
+def test_nginx_keepalive_every_request_once(qtap, cert, tmp_path):
+    from peers.nginx import Nginx
+    srv = Nginx(tmp_path / "nginx", {"copy/small.txt": b"small body\n"}, tls=cert)
+    try:
+        m = marker()
+        n_conns, per_conn = 4, 50
+        # Each python client process makes `per_conn` requests on one connection.
+        code = ("import http.client,ssl,sys\n"
+                f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n"
+                f"c=http.client.HTTPSConnection('localhost',{srv.port},context=ctx)\n"
+                f"for k in range({per_conn}):\n"
+                f"    c.request('GET','/copy/small.txt?id={m}-'+sys.argv[1]+'-'+str(k)); r=c.getresponse(); assert r.read()==b'small body\\n'\n")
+        procs = [subprocess.Popen([SYS_PYTHON, "-c", code, str(j)]) for j in range(n_conns)]
+        assert all(p.wait(60) == 0 for p in procs)
+        total = n_conns * per_conn
+        for direction, pid_ok in (("egress", lambda pid: pid in {p.pid for p in procs}),
+                                  ("ingress", lambda pid: pid == srv.pid)):
+            recs = qtap.wait_for(mine(m, direction), count=total, what=f"{total} nginx exchanges ({direction})")
+            paths = [r["http"]["request"]["path"] for r in recs]
+            assert len(paths) == len(set(paths)) == total, "a request was reported twice"
+            assert len({r["connection"]["id"] for r in recs}) == n_conns
+            for r in recs:
+                check_tls(r)
+                assert pid_ok(r["process"]["pid"])
+                assert r["http"]["response"]["status"] == 200
+                assert body_bytes(r["http"]["response"]["body"]) == b"small body\n"
+        # Nothing invented: no other record mentions the marker.
+        extra = [r for r in qtap.records() if r["type"] == "http" and r["http"]["request"] and
+                 m in r["http"]["request"]["path"]]
+        assert len(extra) == 2 * total
+    finally:
+        srv.stop()
+
+
+def test_node_https_request(server, qtap, cert, tmp_path):
+    if not os.path.exists(NODE):
+        pytest.fail("node is part of this machine kind and must be installed")
+    m = marker()
+    script = tmp_path / "client.js"
+    script.write_text(f"""
+const https = require('https'), fs = require('fs');
+const agent = new https.Agent({{keepAlive: true}});
+function get(path) {{
+  return new Promise((ok, fail) => {{
+    const r = https.request({{host: 'localhost', port: {server.port}, path, agent, method: 'POST',
+      ca: fs.readFileSync('{cert[0]}'), headers: {{'X-From': 'node', 'Content-Type': 'text/plain'}}}},
+      res => {{ let d = ''; res.on('data', c => d += c); res.on('end', () => ok(d)); }});
+    r.on('error', fail); r.end('node body ' + path);
+  }});
+}}
+(async () => {{
+  for (const p of ['/echo?id={m}-1', '/echo?id={m}-2']) console.log(await get(p));
+  agent.destroy();
+}})();
+""")
+    p = subprocess.run([NODE, str(script)], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    recs = qtap.wait_for(mine(m, "egress"), count=2, what="node's two requests")
+    for r in recs:
+        check_tls(r)
+        path = r["http"]["request"]["path"]
+        assert r["process"]["comm"] == "node"
+        assert r["process"]["exe"] == os.path.realpath(NODE)
+        assert header(r["http"]["request"], "X-From") == ["node"]
+        assert body_bytes(r["http"]["request"]["body"]) == f"node body {path}".encode()
+        assert body_bytes(r["http"]["response"]["body"]) == f"node body {path}".encode()
+        # node's OpenSSL writes into memory; qtap matched the session to its
+        # socket by call order, and says so. The socket is the right one:
+        assert r["connection"]["remote"] == {"ip": "127.0.0.1", "port": server.port}
+        assert any("call order" in n for n in r["http"]["notes"])
+    assert len({r["connection"]["id"] for r in recs}) == 1
+
+
+def test_client_started_after_ready(server, cert, tmp_path):
+    q = Qtap(tmp_path / "q").start()
+    try:
+        m = marker()
+        curl(cert[0], "-o", "/dev/null", f"https://localhost:{server.port}/hello?id={m}")
+        r = q.wait_for(mine(m, "egress"), what="first TLS request of a client started after ready")[0]
+        check_tls(r)
+        assert body_bytes(r["http"]["response"]["body"]) == b"hello world\n"
+    finally:
+        assert q.stop() == 0
+
+
+def test_libssl_outside_the_usual_directories(server, qtap, cert, tmp_path):
+    """A private copy of libssl (another file: its own inode) loaded through
+    LD_LIBRARY_PATH is discovered when it is mapped, and probed."""
+    libdir = tmp_path / "private-lib"
+    libdir.mkdir()
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", libdir / "libssl.so.3")
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libdir))
+    m = marker()
+    code = ("import ssl,http.client,sys\n"
+            f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n"
+            f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
+            f"c.request('GET','/hello?id={m}'); assert c.getresponse().read()==b'hello world\\n'\n")
+    p = subprocess.Popen([SYS_PYTHON, "-c", code], env=env)
+    assert p.wait(30) == 0
+    r = qtap.wait_for(mine(m, "egress"), what="request through the private libssl copy")[0]
+    check_tls(r)
+    assert r["process"]["pid"] == p.pid
+    maps = [l for l in qtap.stderr().splitlines() if "probing" in l and str(libdir) in l]
+    assert maps, qtap.stderr()
