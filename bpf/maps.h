@@ -12,6 +12,10 @@
 const volatile __u32 qtap_self_pid = 0;        /* never trace the agent itself */
 const volatile __u8 qtap_filter_pids = 0;      /* 1: only pids in pid_filter */
 const volatile __u32 qtap_max_call_bytes = 1u << 20; /* copy limit per call */
+/* Wake the agent only once this much is waiting in the ring buffer; it
+ * also drains the buffer on a short timer. One wakeup per event would cost a
+ * context switch per read/write of every traced program. 0: wake always. */
+const volatile __u32 qtap_wakeup_bytes = 256 * 1024;
 /* 1: every program returns at once (benchmark floor: the cost of the probes
  * themselves, with no work in them). */
 const volatile __u8 qtap_noop = 0;
@@ -169,7 +173,12 @@ static __always_inline void count(enum qtap_counter c, __u64 v) {
 
 /* Submits an event of `size` bytes, counting a drop if the buffer is full. */
 static __always_inline int submit(void *ev, __u64 size, __u64 payload_bytes) {
-  if (bpf_ringbuf_output(&events, ev, size, 0) != 0) {
+  __u64 flags = 0;
+  if (qtap_wakeup_bytes) {
+    flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= qtap_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                                : BPF_RB_NO_WAKEUP;
+  }
+  if (bpf_ringbuf_output(&events, ev, size, flags) != 0) {
     count(QTAP_CTR_RINGBUF_DROPS, 1);
     count(QTAP_CTR_RINGBUF_DROP_BYTES, payload_bytes);
     return -1;

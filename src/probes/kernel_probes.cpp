@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdarg>
+#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -86,6 +87,7 @@ Result<std::unique_ptr<KernelProbes>> KernelProbes::start(const ProbeConfig& cfg
   ro->qtap_filter_pids = cfg.pids.empty() ? 0 : 1;
   ro->qtap_max_call_bytes = cfg.max_call_bytes;
   ro->qtap_noop = cfg.noop ? 1 : 0;
+  ro->qtap_wakeup_bytes = std::min(cfg.wakeup_bytes, cfg.ringbuf_bytes / 4);
   if (int err = bpf_map__set_max_entries(impl->skel->maps.events, cfg.ringbuf_bytes); err) {
     return make_error(fmt::format("ring buffer size {} rejected: {}", cfg.ringbuf_bytes, errno_text(err)));
   }

@@ -23,6 +23,9 @@ struct ProbeConfig {
   uint32_t max_call_bytes = 1 << 20;  // bytes copied per read/write call
   uint32_t ringbuf_bytes = 32 << 20;  // power of two
   bool noop = false;  // every program returns at once (benchmark floor)
+  // The kernel wakes the agent when this much is waiting; the agent also
+  // drains every `drain_interval_ms`. 0: wake on every event.
+  uint32_t wakeup_bytes = 256 * 1024;
 };
 
 // One uprobe on a file, for every process that maps it.

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Overhead of qtap on a traced server: nginx (one worker, keep-alive, 1 KiB
+# responses) under wrk on loopback. Three runs: without qtap; with qtap
+# capturing everything (JSON to /dev/null); with qtap's probes attached but
+# every BPF program returning at once (--noop-probes: the floor, what the
+# probes cost by themselves). Prints requests/s, ratios and qtap's CPU
+# seconds. Needs root.
+#   bench/nginx_wrk.sh [--tls] [--duration 10] [--connections 10] [--qtap build/qtap]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+qtap=$here/../build/qtap
+duration=10
+conns=10
+tls=0
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --tls) tls=1; shift ;;
+    --duration) duration=$2; shift 2 ;;
+    --connections) conns=$2; shift 2 ;;
+    --qtap) qtap=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+tmp=$(mktemp -d)
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+mkdir -p "$tmp/www"
+head -c 1024 /dev/urandom > "$tmp/www/1k.bin"
+scheme=http
+listen="127.0.0.1:$port"
+ssl_conf=""
+if [[ $tls == 1 ]]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
+    -subj /CN=localhost >/dev/null 2>&1
+  scheme=https
+  listen="$listen ssl"
+  ssl_conf="ssl_certificate $tmp/cert.pem; ssl_certificate_key $tmp/key.pem;"
+fi
+cat > "$tmp/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $tmp/error.log warn;
+pid $tmp/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    sendfile off;
+    client_body_temp_path $tmp/body;
+    server { listen $listen; $ssl_conf root $tmp/www; }
+}
+CONF
+nginx -c "$tmp/nginx.conf" &
+ngx=$!
+trap 'kill $ngx 2>/dev/null; rm -rf "$tmp"' EXIT
+url="$scheme://127.0.0.1:$port/1k.bin"
+until curl -skf -o /dev/null "$url"; do sleep 0.05; done
+
+run_wrk() {
+  wrk -t1 -c"$conns" -d"${duration}s" "$url" | awk '/Requests\/sec/ {print $2}'
+}
+
+# Runs wrk under qtap with extra flags; prints "req/s cpu_seconds".
+with_qtap() {
+  rm -f "$tmp/ready"
+  "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
+  local q=$!
+  until [ -e "$tmp/ready" ]; do sleep 0.05; done
+  local before after rps
+  before=$(awk '{print $14 + $15}' "/proc/$q/stat")
+  rps=$(run_wrk)
+  after=$(awk '{print $14 + $15}' "/proc/$q/stat")
+  kill -INT $q
+  wait $q
+  echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
+}
+
+base=$(run_wrk)
+read -r floor floor_cpu < <(with_qtap --noop-probes)
+read -r full full_cpu < <(with_qtap)
+
+pct() { echo "$1 * 100 / $2" | bc -l; }
+echo "nginx $scheme, 1 KiB responses, keep-alive, wrk -t1 -c$conns, ${duration}s per run"
+printf 'without qtap              %9.0f req/s\n' "$base"
+printf 'qtap probes, no work      %9.0f req/s  %5.1f%% of without   qtap CPU %.2f s\n' "$floor" "$(pct "$floor" "$base")" "$floor_cpu"
+printf 'qtap full capture         %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
+  "$full" "$(pct "$full" "$base")" "$(pct "$full" "$floor")" "$full_cpu"
+grep -E "^qtap (stats|drops)" "$tmp/qtap.err"
