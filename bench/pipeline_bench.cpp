@@ -4,6 +4,7 @@
 // resident memory along the run (to show it stays flat).
 //
 //   build/bench/pipeline_bench [--transactions N] [--body BYTES] [--conns C] [--per-conn K]
+//                              [--binary]   (random body bytes: reported base64)
 #include <sys/resource.h>
 
 #include <chrono>
@@ -53,6 +54,10 @@ int main(int argc, char** argv) {
   size_t body = 1024;
   uint32_t conns = 64;
   uint32_t per_conn = 100;
+  bool binary = false;  // random bytes (reported base64) instead of text
+  for (int i = 1; i < argc; i++) {
+    if (std::string(argv[i]) == "--binary") binary = true;
+  }
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i];
     uint64_t v = std::stoull(argv[i + 1]);
@@ -66,7 +71,11 @@ int main(int argc, char** argv) {
       "GET /api/v1/items/12345?include=details HTTP/1.1\r\nHost: api.internal:8080\r\n"
       "User-Agent: bench/1.0\r\nAccept: application/json\r\nX-Request-Id: 0123456789abcdef\r\n\r\n";
   std::string resp_body(body, 'a');
-  for (size_t i = 0; i < body; i++) resp_body[i] = char('a' + i % 26);
+  uint32_t seed = 12345;
+  for (size_t i = 0; i < body; i++) {
+    seed = seed * 1103515245 + 12345;
+    resp_body[i] = binary ? char(seed >> 16) : char('a' + i % 26);
+  }
   std::string resp = fmt::format(
       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
       "Date: Sun, 29 Nov 2026 05:55:03 GMT\r\nServer: bench\r\n\r\n{}",
@@ -105,8 +114,8 @@ int main(int argc, char** argv) {
   };
   for (auto& c : open) open_conn(c);
 
-  fprintf(stderr, "pipeline_bench: %lu transactions, %zu-byte response bodies, %u connections x %u requests\n",
-          (unsigned long)transactions, body, conns, per_conn);
+  fprintf(stderr, "pipeline_bench: %lu transactions, %zu-byte %s response bodies, %u connections x %u requests\n",
+          (unsigned long)transactions, body, binary ? "binary" : "text", conns, per_conn);
   long rss_start = rss_kib();
   std::vector<std::pair<uint64_t, long>> rss_marks;
   auto t0 = std::chrono::steady_clock::now();

@@ -1,3 +1,6 @@
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 
@@ -6,6 +9,17 @@
 #include "events/events.h"
 
 namespace qtap::events {
+
+std::string ip_to_string(const SockAddr& a) {
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (std::equal(std::begin(kMapped), std::end(kMapped), a.addr.begin())) {
+    inet_ntop(AF_INET, a.addr.data() + 12, buf, sizeof(buf));
+  } else {
+    inet_ntop(AF_INET6, a.addr.data(), buf, sizeof(buf));
+  }
+  return buf;
+}
 
 std::string_view fixed_string(const char* s, size_t max) {
   return {s, strnlen(s, max)};

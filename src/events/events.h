@@ -99,6 +99,9 @@ using Event = std::variant<ConnOpen, ConnClose, Data, DataGap, ProcExec, ProcExi
 // ABI mismatch, unknown type) so a bad recording is easy to diagnose.
 Result<Event> decode(std::span<const uint8_t> sample);
 
+// Text form of an address from the kernel (IPv4-mapped shown as IPv4).
+std::string ip_to_string(const SockAddr& a);
+
 // Text for a comm[16] field: up to the first NUL.
 std::string_view fixed_string(const char* s, size_t max);
 

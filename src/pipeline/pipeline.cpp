@@ -1,24 +1,11 @@
 #include "pipeline/pipeline.h"
 
-#include <arpa/inet.h>
-
 #include <type_traits>
 
 #include "common/log.h"
 #include "qtap_abi.h"
 
 namespace qtap {
-
-std::string ip_to_string(const events::SockAddr& a) {
-  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (std::equal(std::begin(kMapped), std::end(kMapped), a.addr.begin())) {
-    inet_ntop(AF_INET, a.addr.data() + 12, buf, sizeof(buf));
-  } else {
-    inet_ntop(AF_INET6, a.addr.data(), buf, sizeof(buf));
-  }
-  return buf;
-}
 
 const char* tls_library_name(uint8_t lib) {
   switch (lib) {
@@ -96,8 +83,8 @@ ConnectionContext Pipeline::connection_of(const Connection& conn) const {
   ConnectionContext c;
   c.id = i.conn_id;
   if (i.family != 0) {
-    c.local = Endpoint{ip_to_string(i.local), i.local.port};
-    c.remote = Endpoint{ip_to_string(i.remote), i.remote.port};
+    c.local = Endpoint{i.local_ip, i.local.port};
+    c.remote = Endpoint{i.remote_ip, i.remote.port};
   }
   c.direction = conn.direction();
   c.tls = conn.tls();

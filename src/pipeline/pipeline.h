@@ -84,7 +84,5 @@ class Pipeline final : private ConnTracker::Listener {
 // "openssl", ... for a qtap_tls_library value; nullptr for none.
 const char* tls_library_name(uint8_t lib);
 
-// Text form of an address from the kernel (IPv4-mapped shown as IPv4).
-std::string ip_to_string(const events::SockAddr& a);
 
 }  // namespace qtap

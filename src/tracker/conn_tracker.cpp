@@ -201,6 +201,8 @@ void ConnTracker::on_open(const events::ConnOpen& ev) {
   info.source = ev.source;
   info.local = ev.local;
   info.remote = ev.remote;
+  info.local_ip = events::ip_to_string(ev.local);
+  info.remote_ip = events::ip_to_string(ev.remote);
   info.open_ts_ns = ev.hdr.ts_ns;
   info.uid = ev.uid;
   info.cgroup_id = ev.cgroup_id;

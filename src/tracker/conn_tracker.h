@@ -30,6 +30,7 @@ struct ConnInfo {
   uint16_t family = 0;
   uint8_t source = 0;  // qtap_conn_source; 0 if the open event was lost
   events::SockAddr local, remote;
+  std::string local_ip, remote_ip;  // text forms, made once per connection
   uint64_t open_ts_ns = 0;
   uint32_t uid = 0;
   uint64_t cgroup_id = 0;
