@@ -8,8 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <functional>
+#include <string>
+#include <utility>
 
 namespace qtap::tls {
 
@@ -27,6 +32,15 @@ namespace {
 
 constexpr uint16_t kShnXindex = 0xffff;
 
+// Lookups answered by scanning the symbol tables before an index is built.
+// On node (180k symbols, 2-vCPU VM) a scan costs ~0.9 ms by name (a miss in
+// .gnu.hash, then all of .symtab) and ~0.2 ms by address; building the index
+// costs ~24 ms and ~9 ms. So an index is built once the scans have cost as
+// much (never more than twice the best choice in hindsight). A probe plan
+// makes ~2 scans by name and ~6 by address: it builds neither.
+constexpr uint32_t kNameScansBeforeIndex = 24;
+constexpr uint32_t kAddressScansBeforeIndex = 48;
+
 // Copies a header struct out of the mapping: ELF tables need not be aligned in
 // a hostile file, and memcpy is the defined way to read them.
 template <typename T>
@@ -34,6 +48,13 @@ bool read_struct(std::span<const uint8_t> bytes, T* out) {
   if (bytes.size() < sizeof(T)) return false;
   std::memcpy(out, bytes.data(), sizeof(T));
   return true;
+}
+
+// Word `index` of a table of 32-bit words; the caller checks the bounds.
+uint32_t word_at(std::span<const uint8_t> words, uint64_t index) {
+  uint32_t v;
+  std::memcpy(&v, words.data() + index * sizeof(v), sizeof(v));
+  return v;
 }
 
 bool add_overflows(uint64_t a, uint64_t b) { return a + b < a; }
@@ -45,7 +66,375 @@ std::string_view strip_version(std::string_view name) {
   return at == std::string_view::npos ? name : name.substr(0, at);
 }
 
+// The string at `offset` of a string table; nullopt if it is outside the
+// table or not NUL-terminated inside it (never read past the table).
+std::optional<std::string_view> string_at(std::span<const uint8_t> strings, uint64_t offset) {
+  if (offset >= strings.size()) return std::nullopt;
+  const auto* start = reinterpret_cast<const char*>(strings.data()) + offset;
+  const void* nul = std::memchr(start, 0, strings.size() - offset);
+  if (nul == nullptr) return std::nullopt;
+  return std::string_view(start, static_cast<const char*>(nul) - start);
+}
+
+// A symbol's name without its version; "" (skip the symbol) if it has none
+// or it is not inside the string table.
+std::string_view symbol_name(std::span<const uint8_t> strings, uint32_t st_name) {
+  if (st_name == 0) return {};
+  return strip_version(string_at(strings, st_name).value_or(std::string_view()));
+}
+
+// symbol_name(strings, offset) == name, for a non-empty `name` without '@'
+// or NUL, comparing in place: a mismatch costs a byte or two, not a strlen
+// (node's .strtab is 7 MB).
+bool symbol_name_is(std::span<const uint8_t> strings, uint32_t offset, std::string_view name) {
+  if (offset == 0 || offset >= strings.size() || strings.size() - offset <= name.size()) {
+    return false;
+  }
+  const auto* p = reinterpret_cast<const char*>(strings.data()) + offset;
+  if (p[0] != name[0] || std::memcmp(p, name.data(), name.size()) != 0) return false;
+  const char after = p[name.size()];
+  if (after == '\0') return true;
+  return after == '@' &&
+         std::memchr(p + name.size(), 0, strings.size() - offset - name.size()) != nullptr;
+}
+
+// A defined function or object: the only symbols ElfFile answers with.
+bool is_definition(const Elf64_Sym& sym) {
+  const unsigned type = ELF64_ST_TYPE(sym.st_info);
+  return sym.st_shndx != SHN_UNDEF && (type == STT_FUNC || type == STT_OBJECT);
+}
+
+bool is_global(const Elf64_Sym& sym) {
+  const unsigned bind = ELF64_ST_BIND(sym.st_info);
+  return bind == STB_GLOBAL || bind == STB_WEAK;
+}
+
+// By address: functions over objects, then global over local (then the
+// first one seen, which the caller gets by visiting in table order).
+bool outranks(const ElfSymbol& a, const ElfSymbol& b) {
+  if (a.type != b.type) return a.type == SymbolType::kFunc;
+  return a.global && !b.global;
+}
+
+// A symbol in an index: `key` is its address, or the hash of its name.
+struct KeyRef {
+  uint64_t key = 0;
+  uint32_t ref = 0;
+};
+
+// Sorts by key, keeping equal keys in their order (refs stay ascending).
+// LSD radix sort, a byte per pass, skipping bytes that are equal in all
+// keys: ~2x faster than std::sort on node's symbols (its comparisons
+// mispredict).
+void radix_sort(std::vector<KeyRef>& v) {
+  std::vector<KeyRef> out(v.size());
+  for (unsigned shift = 0; shift < 64; shift += 8) {
+    std::array<size_t, 256> at{};
+    for (const KeyRef& e : v) ++at[(e.key >> shift) & 0xff];
+    if (std::find(at.begin(), at.end(), v.size()) != at.end()) continue;  // one value
+    size_t pos = 0;
+    for (size_t& a : at) pos += std::exchange(a, pos);
+    for (const KeyRef& e : v) out[at[(e.key >> shift) & 0xff]++] = e;
+    v.swap(out);
+  }
+}
+
+// The run of `sorted` whose key is `key`.
+std::span<const KeyRef> equal_keys(const std::vector<KeyRef>& sorted, uint64_t key) {
+  const auto lo = std::lower_bound(sorted.begin(), sorted.end(), key,
+                                   [](const KeyRef& e, uint64_t k) { return e.key < k; });
+  auto hi = lo;
+  while (hi != sorted.end() && hi->key == key) ++hi;
+  return {lo, hi};
+}
+
+// The key of a name in the name index. 32 bits: collisions only cost a name
+// comparison, and the radix sort skips the zero high half.
+uint64_t name_key(std::string_view name) {
+  const uint64_t h = std::hash<std::string_view>{}(name);
+  return static_cast<uint32_t>(h ^ (h >> 32));
+}
+
+// The last few answers that cost a scan. A probe plan asks for the same
+// names and addresses twice (find_worker, then add_public_targets).
+template <typename Key, typename Value>
+class RecentAnswers {
+ public:
+  template <typename K>
+  const Value* find(const K& key) const {
+    for (const auto& [k, v] : entries_) {
+      if (k == key) return &v;
+    }
+    return nullptr;
+  }
+  void add(Key key, Value value) {
+    if (entries_.size() < kSize) {
+      entries_.emplace_back(std::move(key), std::move(value));
+    } else {
+      entries_[next_++ % kSize] = {std::move(key), std::move(value)};
+    }
+  }
+
+ private:
+  static constexpr size_t kSize = 8;
+  std::vector<std::pair<Key, Value>> entries_;
+  size_t next_ = 0;
+};
+
+// The hash function of .gnu.hash (the dynamic linker's dl_new_hash).
+uint32_t gnu_hash(std::string_view name) {
+  uint32_t h = 5381;
+  for (const char c : name) h = h * 33 + static_cast<uint8_t>(c);
+  return h;
+}
+
 }  // namespace
+
+// The symbol tables: every SHT_DYNSYM, then every SHT_SYMTAB section, in the
+// order that decides which of two equal definitions wins. open() records
+// where they are; lookups read them in place and build indexes only once
+// scanning has proved more expensive. A "ref" numbers a symbol across all
+// tables: the table's first_ref plus its index in the table.
+struct ElfFile::SymbolTables {
+  // The .gnu.hash of a .dynsym (bloom filter unused: a bucket read is as cheap).
+  struct GnuHash {
+    uint32_t nbuckets = 0;
+    uint32_t symoffset = 0;            // symbols below this index are not hashed
+    std::span<const uint8_t> buckets;  // uint32_t[nbuckets]: first symbol of the chain
+    std::span<const uint8_t> chains;   // uint32_t per symbol from symoffset on
+  };
+  struct Table {
+    std::span<const uint8_t> entries;  // Elf64_Sym[count]
+    std::span<const uint8_t> strings;
+    uint32_t count = 0;
+    uint32_t first_ref = 0;
+    std::optional<GnuHash> hash;
+  };
+  std::vector<Table> tables;
+  uint32_t refs = 0;  // sum of the tables' counts
+
+  // The indexes, once built: definitions sorted by (name_key, ref) and by
+  // (address, ref), so equal keys are visited in table order. Names are
+  // checked at lookup (decode): an entry may be skipped there.
+  uint32_t name_scans = 0;
+  bool name_index_built = false;
+  std::vector<KeyRef> names;
+  uint32_t address_scans = 0;
+  bool address_index_built = false;
+  std::vector<KeyRef> functions;
+  std::vector<KeyRef> objects;
+  // Until then, the answers of the last scans.
+  RecentAnswers<std::string, std::optional<ElfSymbol>> recent_names;
+  RecentAnswers<uint64_t, std::optional<ElfSymbol>> recent_addresses;
+
+  static Elf64_Sym raw(const Table& t, uint32_t i) {
+    Elf64_Sym sym;
+    std::memcpy(&sym, t.entries.data() + uint64_t{i} * sizeof(Elf64_Sym), sizeof(sym));
+    return sym;
+  }
+  static std::optional<ElfSymbol> decode(const Table& t, uint32_t i) {
+    if (i == 0) return std::nullopt;  // the null symbol
+    const Elf64_Sym sym = raw(t, i);
+    if (!is_definition(sym)) return std::nullopt;
+    const std::string_view name = symbol_name(t.strings, sym.st_name);
+    if (name.empty()) return std::nullopt;
+    return ElfSymbol{
+        name, sym.st_value, sym.st_size,
+        ELF64_ST_TYPE(sym.st_info) == STT_FUNC ? SymbolType::kFunc : SymbolType::kObject,
+        is_global(sym)};
+  }
+  std::pair<const Table*, uint32_t> locate(uint32_t ref) const {
+    for (const Table& t : tables) {
+      if (ref >= t.first_ref && ref - t.first_ref < t.count) return {&t, ref - t.first_ref};
+    }
+    return {nullptr, 0};
+  }
+  std::optional<ElfSymbol> decode(uint32_t ref) const {
+    const auto [t, i] = locate(ref);
+    return t != nullptr ? decode(*t, i) : std::nullopt;
+  }
+
+  // nullopt if the section is too short for its header (then lookups scan).
+  static std::optional<GnuHash> parse_gnu_hash(std::span<const uint8_t> bytes) {
+    // nbuckets, symoffset, bloom words, bloom shift; then the bloom filter
+    // (64-bit words), the buckets and the chains.
+    if (bytes.size() < 4 * sizeof(uint32_t)) return std::nullopt;
+    const uint32_t nbuckets = word_at(bytes, 0);
+    const uint64_t buckets_at = 4 * sizeof(uint32_t) + uint64_t{word_at(bytes, 2)} * 8;
+    const uint64_t chains_at = buckets_at + uint64_t{nbuckets} * sizeof(uint32_t);
+    if (nbuckets == 0 || chains_at > bytes.size()) return std::nullopt;
+    return GnuHash{nbuckets, word_at(bytes, 1), bytes.subspan(buckets_at, chains_at - buckets_at),
+                   bytes.subspan(chains_at)};
+  }
+
+  std::optional<ElfSymbol> by_name(std::string_view name);
+  std::optional<ElfSymbol> by_name_indexed(std::string_view name) const;
+  std::optional<ElfSymbol> by_name_unindexed(std::string_view name);
+  size_t distinct_names() const;
+  void build_name_index();
+  std::optional<ElfSymbol> at(uint64_t vaddr);
+  std::optional<uint64_t> next_function_after(uint64_t vaddr);
+  void build_address_index();
+};
+
+std::optional<ElfSymbol> ElfFile::SymbolTables::by_name(std::string_view name) {
+  if (!name_index_built && name_scans >= kNameScansBeforeIndex) build_name_index();
+  if (name_index_built) return by_name_indexed(name);
+  if (const auto* recent = recent_names.find(name)) return *recent;
+  const uint32_t scans = name_scans;
+  auto sym = by_name_unindexed(name);
+  if (name_scans != scans) recent_names.add(std::string(name), sym);
+  return sym;
+}
+
+// The first global definition in table order, else the first local one.
+std::optional<ElfSymbol> ElfFile::SymbolTables::by_name_indexed(std::string_view name) const {
+  std::optional<ElfSymbol> first_local;
+  for (const KeyRef& e : equal_keys(names, name_key(name))) {
+    auto sym = decode(e.ref);
+    if (!sym || sym->name != name) continue;
+    if (sym->global) return sym;
+    if (!first_local) first_local = sym;
+  }
+  return first_local;
+}
+
+std::optional<ElfSymbol> ElfFile::SymbolTables::by_name_unindexed(std::string_view name) {
+  std::optional<ElfSymbol> found;
+  std::optional<ElfSymbol> first_local;
+  const auto is_answer = [&](const Table& t, uint32_t i) {
+    const Elf64_Sym raw_sym = raw(t, i);
+    if (!is_definition(raw_sym) || !symbol_name_is(t.strings, raw_sym.st_name, name)) return false;
+    auto sym = decode(t, i);
+    if (!sym) return false;
+    if (sym->global) {
+      found = sym;
+      return true;
+    }
+    if (!first_local) first_local = sym;
+    return false;
+  };
+  for (const Table& t : tables) {
+    if (!t.hash) {
+      ++name_scans;
+      for (uint32_t i = 1; i < t.count; ++i) {
+        if (is_answer(t, i)) return found;
+      }
+      continue;
+    }
+    // Symbols below symoffset are the imports (and locals): not hashed, few.
+    const GnuHash& g = *t.hash;
+    for (uint32_t i = 1; i < std::min(g.symoffset, t.count); ++i) {
+      if (is_answer(t, i)) return found;
+    }
+    // A chain is a run of consecutive symbols, so it is walked in table order;
+    // the low bit of a chain word marks the end of the run.
+    const uint32_t h = gnu_hash(name);
+    const uint64_t chain_words = g.chains.size() / sizeof(uint32_t);
+    uint32_t i = word_at(g.buckets, h % g.nbuckets);
+    if (i == 0 || i < g.symoffset) continue;  // empty bucket (or a corrupt one)
+    for (; i < t.count && i - g.symoffset < chain_words; ++i) {
+      const uint32_t word = word_at(g.chains, i - g.symoffset);
+      if (((word ^ h) >> 1) == 0 && is_answer(t, i)) return found;
+      if ((word & 1) != 0) break;
+    }
+  }
+  return first_local;
+}
+
+void ElfFile::SymbolTables::build_name_index() {
+  name_index_built = true;
+  for (const Table& t : tables) {
+    for (uint32_t i = 1; i < t.count; ++i) {
+      const Elf64_Sym sym = raw(t, i);
+      if (!is_definition(sym)) continue;
+      const std::string_view name = symbol_name(t.strings, sym.st_name);
+      if (!name.empty()) names.push_back({name_key(name), t.first_ref + i});
+    }
+  }
+  radix_sort(names);
+}
+
+size_t ElfFile::SymbolTables::distinct_names() const {
+  size_t n = 0;
+  for (size_t run = 0, end = 0; run < names.size(); run = end) {
+    while (end < names.size() && names[end].key == names[run].key) ++end;
+    // Within a run (a name's definitions, and rare collisions), count the
+    // names not seen earlier in it.
+    for (size_t i = run; i < end; ++i) {
+      const std::string_view name = decode(names[i].ref)->name;
+      bool seen = false;
+      for (size_t j = run; j < i && !seen; ++j) seen = decode(names[j].ref)->name == name;
+      if (!seen) ++n;
+    }
+  }
+  return n;
+}
+
+std::optional<ElfSymbol> ElfFile::SymbolTables::at(uint64_t vaddr) {
+  if (!address_index_built && address_scans >= kAddressScansBeforeIndex) build_address_index();
+  std::optional<ElfSymbol> best;
+  const auto consider = [&](std::optional<ElfSymbol> sym) {
+    if (sym && (!best || outranks(*sym, *best))) best = sym;
+  };
+  if (address_index_built) {
+    for (const auto* sorted : {&functions, &objects}) {
+      for (const KeyRef& e : equal_keys(*sorted, vaddr)) consider(decode(e.ref));
+      if (best) return best;
+    }
+    return std::nullopt;
+  }
+  if (const auto* recent = recent_addresses.find(vaddr)) return *recent;
+  ++address_scans;
+  for (const Table& t : tables) {
+    for (uint32_t i = 1; i < t.count; ++i) {
+      uint64_t value;
+      std::memcpy(
+          &value,
+          t.entries.data() + uint64_t{i} * sizeof(Elf64_Sym) + offsetof(Elf64_Sym, st_value),
+          sizeof(value));
+      if (value == vaddr) consider(decode(t, i));
+    }
+  }
+  recent_addresses.add(vaddr, best);
+  return best;
+}
+
+std::optional<uint64_t> ElfFile::SymbolTables::next_function_after(uint64_t vaddr) {
+  if (!address_index_built && address_scans >= kAddressScansBeforeIndex) build_address_index();
+  if (address_index_built) {
+    const auto less = [](uint64_t v, const KeyRef& e) { return v < e.key; };
+    for (auto it = std::upper_bound(functions.begin(), functions.end(), vaddr, less);
+         it != functions.end(); ++it) {
+      if (decode(it->ref)) return it->key;
+    }
+    return std::nullopt;
+  }
+  ++address_scans;
+  std::optional<uint64_t> best;
+  for (const Table& t : tables) {
+    for (uint32_t i = 1; i < t.count; ++i) {
+      const Elf64_Sym sym = raw(t, i);
+      if (sym.st_value <= vaddr || (best && sym.st_value >= *best)) continue;
+      if (ELF64_ST_TYPE(sym.st_info) == STT_FUNC && decode(t, i)) best = sym.st_value;
+    }
+  }
+  return best;
+}
+
+void ElfFile::SymbolTables::build_address_index() {
+  address_index_built = true;
+  for (const Table& t : tables) {
+    for (uint32_t i = 1; i < t.count; ++i) {
+      const Elf64_Sym sym = raw(t, i);
+      if (!is_definition(sym)) continue;
+      auto& sorted = ELF64_ST_TYPE(sym.st_info) == STT_FUNC ? functions : objects;
+      sorted.push_back({sym.st_value, t.first_ref + i});
+    }
+  }
+  radix_sort(functions);
+  radix_sort(objects);
+}
 
 ElfFile::ElfFile(ElfFile&&) noexcept = default;
 ElfFile& ElfFile::operator=(ElfFile&&) noexcept = default;
@@ -70,7 +459,11 @@ Result<ElfFile> ElfFile::open(const std::string& path) {
     ::close(fd);
     return make_error(fmt::format("{}: too small for an ELF header ({} bytes)", path, st.st_size));
   }
-  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  // MAP_SHARED, not MAP_PRIVATE: the kernel copies the breakpoints of uprobes
+  // already registered on this file (by an earlier qtap, bpftrace, ...) into
+  // private mappings that could be executable, so code read through one
+  // shows int3 where a probe sits. Shared read-only mappings are left alone.
+  void* p = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
   const int err = errno;
   ::close(fd);  // the mapping keeps the file referenced
   if (p == MAP_FAILED) return make_error(fmt::format("{}: mmap: {}", path, std::strerror(err)));
@@ -80,6 +473,7 @@ Result<ElfFile> ElfFile::open(const std::string& path) {
   elf.map_ = std::make_unique<Mapping>();
   elf.map_->data = static_cast<const uint8_t*>(p);
   elf.map_->size = static_cast<uint64_t>(st.st_size);
+  elf.symbols_ = std::make_unique<SymbolTables>();
   if (auto r = elf.parse(); !r) return make_error(fmt::format("{}: {}", path, r.error().message));
   return elf;
 }
@@ -191,76 +585,43 @@ Result<void> ElfFile::parse_sections() {
   // .dynsym first, then .symtab: for equal names the first definition of
   // equal binding is kept, so the exported one is what lookups return.
   for (const uint32_t type : {SHT_DYNSYM, SHT_SYMTAB}) {
-    for (const ElfSection& s : sections_) {
-      if (s.type != type) continue;
-      if (s.link >= sections_.size() || sections_[s.link].type != SHT_STRTAB) {
-        return make_error(fmt::format("symbol table {} has no string table", s.name));
-      }
-      if (auto r = parse_symbols(s, sections_[s.link]); !r) return r;
-    }
-  }
-  for (const ElfSection& s : sections_) {
-    if (s.type == SHT_RELA && s.link < sections_.size() &&
-        (sections_[s.link].type == SHT_DYNSYM || sections_[s.link].type == SHT_SYMTAB)) {
-      parse_relocations(s, sections_[s.link]);
-    }
-  }
-  for (const auto& sym : symbols_) {
-    if (sym.type == SymbolType::kFunc) function_addrs_.push_back(sym.value);
-  }
-  std::sort(function_addrs_.begin(), function_addrs_.end());
-  function_addrs_.erase(std::unique(function_addrs_.begin(), function_addrs_.end()),
-                        function_addrs_.end());
-  return {};
-}
-
-Result<void> ElfFile::parse_symbols(const ElfSection& symtab, const ElfSection& strtab) {
-  if (symtab.entsize != sizeof(Elf64_Sym)) {
-    return make_error(fmt::format("symbol table {}: entry size {}", symtab.name, symtab.entsize));
-  }
-  const auto table = file_bytes(symtab.offset, symtab.size);
-  const auto strings = file_bytes(strtab.offset, strtab.size);
-  const uint64_t n = symtab.size / sizeof(Elf64_Sym);
-  symbols_.reserve(symbols_.size() + n);
-  by_name_.reserve(by_name_.size() + n);
-  by_addr_.reserve(by_addr_.size() + n);
-  for (uint64_t i = 1; i < n; ++i) {  // entry 0 is the null symbol
-    Elf64_Sym sym{};
-    read_struct(table.subspan(i * sizeof(Elf64_Sym)), &sym);
-    const unsigned type = ELF64_ST_TYPE(sym.st_info);
-    if (sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_OBJECT)) continue;
-    if (sym.st_name == 0 || sym.st_name >= strings.size()) continue;
-    const auto* start = reinterpret_cast<const char*>(strings.data()) + sym.st_name;
-    const size_t avail = strings.size() - sym.st_name;
-    const void* nul = std::memchr(start, 0, avail);
-    if (nul == nullptr) continue;  // unterminated name: ignore rather than read past the table
-    const std::string_view name =
-        strip_version(std::string_view(start, static_cast<const char*>(nul) - start));
-    if (name.empty()) continue;
-
-    const unsigned bind = ELF64_ST_BIND(sym.st_info);
-    const ElfSymbol es{name, sym.st_value, sym.st_size,
-                       type == STT_FUNC ? SymbolType::kFunc : SymbolType::kObject,
-                       bind == STB_GLOBAL || bind == STB_WEAK};
-    const auto idx = static_cast<uint32_t>(symbols_.size());
-    symbols_.push_back(es);
-
-    auto [it, inserted] = by_name_.try_emplace(name, idx);
-    if (!inserted && !symbols_[it->second].global && es.global) it->second = idx;
-
-    // By address: functions over objects, then global over local, then first.
-    auto [at, added] = by_addr_.try_emplace(es.value, idx);
-    if (!added) {
-      const ElfSymbol& old = symbols_[at->second];
-      const bool better = (es.type == SymbolType::kFunc && old.type != SymbolType::kFunc) ||
-                          (es.type == old.type && es.global && !old.global);
-      if (better) at->second = idx;
+    for (size_t i = 0; i < sections_.size(); ++i) {
+      if (sections_[i].type != type) continue;
+      if (auto r = add_symbol_table(i); !r) return r;
     }
   }
   return {};
 }
 
-void ElfFile::parse_relocations(const ElfSection& rela, const ElfSection& symtab) {
+Result<void> ElfFile::add_symbol_table(size_t section_index) {
+  const ElfSection& s = sections_[section_index];
+  if (s.link >= sections_.size() || sections_[s.link].type != SHT_STRTAB) {
+    return make_error(fmt::format("symbol table {} has no string table", s.name));
+  }
+  if (s.entsize != sizeof(Elf64_Sym)) {
+    return make_error(fmt::format("symbol table {}: entry size {}", s.name, s.entsize));
+  }
+  const uint64_t count = s.size / sizeof(Elf64_Sym);
+  if (count > UINT32_MAX - symbols_->refs) {
+    return make_error(fmt::format("symbol table {}: {} symbols", s.name, count));
+  }
+  // Both ranges were checked against the file by parse_sections().
+  const ElfSection& strtab = sections_[s.link];
+  SymbolTables::Table table{file_bytes(s.offset, s.size), file_bytes(strtab.offset, strtab.size),
+                            static_cast<uint32_t>(count), symbols_->refs, std::nullopt};
+  symbols_->refs += static_cast<uint32_t>(count);
+  for (const ElfSection& h : sections_) {
+    if (s.type == SHT_DYNSYM && h.type == SHT_GNU_HASH && h.link == section_index) {
+      table.hash = SymbolTables::parse_gnu_hash(file_bytes(h.offset, h.size));
+      break;
+    }
+  }
+  symbols_->tables.push_back(table);
+  return {};
+}
+
+void ElfFile::parse_relocations(const ElfSection& rela, const ElfSection& symtab,
+                                std::vector<std::pair<uint64_t, std::string_view>>* out) const {
   // symtab and its string table were validated by parse_sections().
   if (rela.entsize != sizeof(Elf64_Rela) || symtab.link >= sections_.size()) return;
   const auto relocs = file_bytes(rela.offset, rela.size);
@@ -276,21 +637,35 @@ void ElfFile::parse_relocations(const ElfSection& rela, const ElfSection& symtab
     const uint64_t index = ELF64_R_SYM(r.r_info);
     Elf64_Sym sym{};
     if (index == 0 || index >= syms.size() / sizeof(Elf64_Sym) ||
-        !read_struct(syms.subspan(index * sizeof(Elf64_Sym)), &sym) ||
-        sym.st_name >= strings.size()) {
+        !read_struct(syms.subspan(index * sizeof(Elf64_Sym)), &sym)) {
       continue;
     }
-    const auto* start = reinterpret_cast<const char*>(strings.data()) + sym.st_name;
-    const void* nul = std::memchr(start, 0, strings.size() - sym.st_name);
-    if (nul == nullptr) continue;
-    got_symbols_.emplace(
-        r.r_offset, strip_version(std::string_view(start, static_cast<const char*>(nul) - start)));
+    if (const auto name = string_at(strings, sym.st_name)) {
+      out->emplace_back(r.r_offset, strip_version(*name));
+    }
   }
 }
 
 std::optional<std::string_view> ElfFile::got_symbol(uint64_t got_vaddr) const {
-  const auto it = got_symbols_.find(got_vaddr);
-  if (it == got_symbols_.end()) return std::nullopt;
+  const auto by_slot = [](const auto& a, const auto& b) { return a.first < b.first; };
+  if (!got_symbols_) {
+    std::vector<std::pair<uint64_t, std::string_view>> slots;
+    for (const ElfSection& s : sections_) {
+      if (s.type == SHT_RELA && s.link < sections_.size() &&
+          (sections_[s.link].type == SHT_DYNSYM || sections_[s.link].type == SHT_SYMTAB)) {
+        parse_relocations(s, sections_[s.link], &slots);
+      }
+    }
+    // The first relocation of a slot wins: stable sort, then unique.
+    std::stable_sort(slots.begin(), slots.end(), by_slot);
+    slots.erase(std::unique(slots.begin(), slots.end(),
+                            [](const auto& a, const auto& b) { return a.first == b.first; }),
+                slots.end());
+    got_symbols_ = std::move(slots);
+  }
+  const std::pair<uint64_t, std::string_view> key{got_vaddr, {}};
+  const auto it = std::lower_bound(got_symbols_->begin(), got_symbols_->end(), key, by_slot);
+  if (it == got_symbols_->end() || it->first != got_vaddr) return std::nullopt;
   return it->second;
 }
 
@@ -301,22 +676,28 @@ const ElfSection* ElfFile::section(std::string_view name) const {
   return nullptr;
 }
 
+size_t ElfFile::symbol_count() const {
+  if (!symbols_) return 0;
+  if (!symbols_->name_index_built) symbols_->build_name_index();
+  return symbols_->distinct_names();
+}
+
 std::optional<ElfSymbol> ElfFile::symbol(std::string_view name) const {
-  const auto it = by_name_.find(name);
-  if (it == by_name_.end()) return std::nullopt;
-  return symbols_[it->second];
+  // Stored names never contain '@' (the version is cut off) or NUL.
+  if (!symbols_ || name.empty() || name.find_first_of(std::string_view("@\0", 2)) != name.npos) {
+    return std::nullopt;
+  }
+  return symbols_->by_name(name);
 }
 
 std::optional<ElfSymbol> ElfFile::symbol_at(uint64_t vaddr) const {
-  const auto it = by_addr_.find(vaddr);
-  if (it == by_addr_.end()) return std::nullopt;
-  return symbols_[it->second];
+  if (!symbols_) return std::nullopt;
+  return symbols_->at(vaddr);
 }
 
 std::optional<uint64_t> ElfFile::next_function_after(uint64_t vaddr) const {
-  const auto it = std::upper_bound(function_addrs_.begin(), function_addrs_.end(), vaddr);
-  if (it == function_addrs_.end()) return std::nullopt;
-  return *it;
+  if (!symbols_) return std::nullopt;
+  return symbols_->next_function_after(vaddr);
 }
 
 std::optional<uint64_t> ElfFile::vaddr_to_offset(uint64_t vaddr) const {

@@ -9,6 +9,11 @@
 // by someone else *while* mapped can still raise SIGBUS; libraries being
 // probed are not rewritten in place in practice: package managers replace
 // them by rename.)
+//
+// open() reads the headers only: it is on the exec path (a new program's
+// TLS library must be probed before its first SSL_write), and indexing
+// node's 180k symbols up front cost ~100 ms for the ~15 lookups of a probe
+// plan. Symbol lookups read the tables in place and index them on demand.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +24,7 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -78,9 +83,14 @@ class ElfFile {
   const std::vector<ElfSection>& sections() const { return sections_; }
   const ElfSection* section(std::string_view name) const;
 
-  // Symbols, looked up through hash maps built once at open(). Names are
-  // unique keys: a global definition wins over a local one of the same name.
-  size_t symbol_count() const { return by_name_.size(); }
+  // Defined functions and objects of .dynsym and .symtab. Names are unique
+  // keys: a global definition wins over a local one of the same name, then
+  // the first one, .dynsym before .symtab. Looked up in place: by name
+  // through .gnu.hash for .dynsym and by a scan of .symtab, by address by a
+  // scan; after many scans, through an index built then. Lookups are const
+  // but fill these caches: an ElfFile is used from one thread at a time.
+  // symbol_count() is the number of distinct names (it builds the index).
+  size_t symbol_count() const;
   std::optional<ElfSymbol> symbol(std::string_view name) const;
   // A symbol that starts exactly at `vaddr` (functions preferred).
   std::optional<ElfSymbol> symbol_at(uint64_t vaddr) const;
@@ -93,6 +103,7 @@ class ElfFile {
   // relocation: a PLT stub `jmp *slot(%rip)` calls this function. Resolves
   // calls to imports and to the library's own interposable exports (libssl
   // calls its exported functions through its PLT). nullopt if no relocation.
+  // The relocations are read at the first call.
   std::optional<std::string_view> got_symbol(uint64_t got_vaddr) const;
 
   // The file offset of `vaddr`, through the PT_LOAD segment whose file-backed
@@ -119,12 +130,14 @@ class ElfFile {
 
  private:
   struct Mapping;
+  struct SymbolTables;  // the symbol tables and their lazily built indexes
   ElfFile() = default;
   Result<void> parse();
   Result<void> parse_segments();
   Result<void> parse_sections();
-  Result<void> parse_symbols(const ElfSection& symtab, const ElfSection& strtab);
-  void parse_relocations(const ElfSection& rela, const ElfSection& symtab);
+  Result<void> add_symbol_table(size_t section_index);
+  void parse_relocations(const ElfSection& rela, const ElfSection& symtab,
+                         std::vector<std::pair<uint64_t, std::string_view>>* out) const;
   std::span<const uint8_t> file_bytes(uint64_t offset, uint64_t len) const;
 
   std::string path_;
@@ -137,11 +150,9 @@ class ElfFile {
     uint64_t size = 0;
   };
   std::vector<FileRange> notes_;  // PT_NOTE segments and SHT_NOTE sections
-  std::vector<ElfSymbol> symbols_;
-  std::unordered_map<std::string_view, uint32_t> by_name_;  // -> index in symbols_
-  std::unordered_map<uint64_t, uint32_t> by_addr_;
-  std::vector<uint64_t> function_addrs_;  // sorted, unique
-  std::unordered_map<uint64_t, std::string_view> got_symbols_;
+  std::unique_ptr<SymbolTables> symbols_;
+  // GOT slot -> symbol name, sorted by slot; read by the first got_symbol().
+  mutable std::optional<std::vector<std::pair<uint64_t, std::string_view>>> got_symbols_;
 };
 
 }  // namespace qtap::tls

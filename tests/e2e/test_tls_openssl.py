@@ -213,3 +213,30 @@ def test_libssl_outside_the_usual_directories(server, qtap, cert, tmp_path):
     assert r["process"]["pid"] == p.pid
     maps = [l for l in qtap.stderr().splitlines() if "probing" in l and str(libdir) in l]
     assert maps, qtap.stderr()
+
+
+def test_deleted_library_still_probed(server, cert, tmp_path):
+    """A process keeps using a libssl whose file was deleted before qtap
+    started: qtap finds it through /proc/PID/map_files and probes it."""
+    libdir = tmp_path / "gone-lib"
+    libdir.mkdir()
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", libdir / "libssl.so.3")
+    m = marker()
+    code = ("import ssl,http.client,sys\n"
+            f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n"
+            "print('loaded', flush=True); sys.stdin.readline()\n"
+            f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
+            f"c.request('GET','/hello?id={m}'); assert c.getresponse().read()==b'hello world\\n'\n")
+    p = subprocess.Popen([SYS_PYTHON, "-c", code], env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "loaded"
+    (libdir / "libssl.so.3").unlink()
+    q = Qtap(tmp_path / "q").start()
+    try:
+        p.communicate("go\n", timeout=30)
+        assert p.returncode == 0
+        r = q.wait_for(mine(m, "egress"), what="request through a deleted libssl")[0]
+        check_tls(r)
+        assert r["process"]["pid"] == p.pid
+    finally:
+        assert q.stop() == 0

@@ -2,11 +2,15 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "tls/openssl_plan.h"
 #include "unit/tls/test_util.h"
@@ -150,6 +154,149 @@ TEST(ElfFileNode, SymtabOffsetsAndRodata) {
   const std::string version = testing::run(std::string(kNode) + " -p process.versions.openssl");
   EXPECT_TRUE(banner->starts_with("OpenSSL " + version.substr(0, version.find_first_of("+\n"))))
       << *banner;
+}
+
+// Same symbol, field by field (ElfSymbol has no operator==).
+void expect_same(const std::optional<ElfSymbol>& a, const std::optional<ElfSymbol>& b,
+                 const std::string& what) {
+  ASSERT_EQ(a.has_value(), b.has_value()) << what;
+  if (!a) return;
+  EXPECT_EQ(a->name, b->name) << what;
+  EXPECT_EQ(a->value, b->value) << what;
+  EXPECT_EQ(a->size, b->size) << what;
+  EXPECT_EQ(a->type, b->type) << what;
+  EXPECT_EQ(a->global, b->global) << what;
+}
+
+// Lookups scan the tables (or walk .gnu.hash) at first and switch to indexes
+// after many of them: drive an ElfFile past both switches.
+void build_indexes(const ElfFile& elf) {
+  (void)elf.symbol_count();  // builds the name index
+  for (uint64_t a = 0; a < 256; ++a) (void)elf.symbol_at(a);
+}
+
+// The name and address rules, on a file whose hashed .dynsym and .symtab
+// overlap, while lookups scan and again once they use the indexes.
+TEST(ElfFile, SymbolRulesHoldBeforeAndAfterIndexing) {
+  using testing::slot_vaddr;
+  using testing::TinySymbol;
+  testing::TempDir dir;
+  testing::TinyElf t;
+  t.add(testing::Fn(slot_vaddr(0)).ret());
+  auto fn = [&](const std::string& name, size_t slot, bool global, uint64_t size = 8) {
+    t.add_symbol(TinySymbol{name, slot_vaddr(slot), size, true, global});
+  };
+  auto obj = [&](const std::string& name, size_t slot, bool global) {
+    t.add_symbol(TinySymbol{name, slot_vaddr(slot), 4, false, global});
+  };
+  fn("dup", 0, false);  // a local first, then a global of the same name
+  fn("dup", 1, true);
+  fn("only_local", 2, false);
+  fn("only_local", 3, false);
+  t.add_export(TinySymbol{"exported", slot_vaddr(4), 8, true, true});
+  fn("exported", 5, true);  // .dynsym wins over .symtab
+  t.add_export(TinySymbol{"mixed", slot_vaddr(8), 8, true, false});
+  fn("mixed", 9, true);  // but a global wins over a local of .dynsym
+  fn("versioned@@V_1", 6, true);
+  obj("o_local", 10, false);  // at one address: a function over objects...
+  obj("o_global", 10, true);
+  fn("f_local", 10, false);
+  fn("a", 11, false);  // ...a global over a local, then the first
+  fn("b", 11, true);
+  fn("c", 11, true);
+  obj("x", 12, true);  // an object where there is no function
+  fn("last", 13, true);
+  for (int i = 0; i < 20; ++i) {  // chains of several symbols per bucket
+    t.add_export(TinySymbol{"e" + std::to_string(i), slot_vaddr(14) + 16 * i, 16, true, true});
+  }
+  t.add_import("SSL_write", testing::kBase + 0x3000);  // undefined: not a definition
+  t.write(dir.file("syms"));
+
+  auto check = [](const ElfFile& elf) {
+    auto value = [&](const char* name) {
+      const auto s = elf.symbol(name);
+      return s ? s->value : 0;
+    };
+    EXPECT_EQ(value("dup"), slot_vaddr(1));
+    EXPECT_EQ(value("only_local"), slot_vaddr(2));
+    EXPECT_FALSE(elf.symbol("only_local")->global);
+    EXPECT_EQ(value("exported"), slot_vaddr(4));
+    EXPECT_EQ(value("mixed"), slot_vaddr(9));
+    EXPECT_EQ(value("versioned"), slot_vaddr(6));
+    EXPECT_FALSE(elf.symbol("versioned@@V_1"));
+    EXPECT_FALSE(elf.symbol("versioned@"));
+    EXPECT_FALSE(elf.symbol(std::string_view("dup\0x", 5)));
+    EXPECT_FALSE(elf.symbol(""));
+    EXPECT_FALSE(elf.symbol("SSL_write"));
+    EXPECT_FALSE(elf.symbol("du"));
+    EXPECT_FALSE(elf.symbol("dupe"));
+    for (int i = 0; i < 20; ++i) {
+      EXPECT_EQ(value(("e" + std::to_string(i)).c_str()), slot_vaddr(14) + 16 * i) << i;
+    }
+    EXPECT_EQ(elf.symbol_at(slot_vaddr(10))->name, "f_local");
+    EXPECT_EQ(elf.symbol_at(slot_vaddr(11))->name, "b");
+    EXPECT_EQ(elf.symbol_at(slot_vaddr(12))->name, "x");
+    EXPECT_EQ(elf.symbol_at(slot_vaddr(4))->name, "exported");
+    EXPECT_FALSE(elf.symbol_at(slot_vaddr(10) + 1));
+    EXPECT_EQ(elf.next_function_after(slot_vaddr(10)), slot_vaddr(11));
+    EXPECT_EQ(elf.next_function_after(slot_vaddr(11)), slot_vaddr(13));  // past the object
+    EXPECT_EQ(elf.next_function_after(slot_vaddr(14) + 16 * 19), std::nullopt);
+    EXPECT_EQ(elf.got_symbol(testing::kBase + 0x3000), "SSL_write");
+  };
+  auto elf = ElfFile::open(dir.file("syms"));
+  ASSERT_TRUE(elf) << elf.error().message;
+  check(*elf);
+  check(*elf);  // again: some answers now come from the recent scans
+  build_indexes(*elf);
+  check(*elf);
+  // dup only_local exported mixed versioned o_local o_global f_local a b c x last e0..e19
+  EXPECT_EQ(elf->symbol_count(), 33u);
+}
+
+// On real files: what a fresh ElfFile answers (scans of .symtab, .gnu.hash
+// for .dynsym) is what one answers after building its indexes.
+void expect_indexes_agree_with_scans(const char* path) {
+  std::vector<std::string> names = {"nosuch_symbol", "SSL_write_ex2", "SSL_write@@OPENSSL_3.0.0"};
+  std::vector<uint64_t> addrs = {0, ~uint64_t{0}};
+  for (const char* flags : {"-D --defined-only", "--defined-only"}) {
+    const auto lines =
+        testing::lines(testing::run(fmt::format("nm {} {} 2>/dev/null", flags, path)));
+    for (size_t i = 0; i < lines.size(); i += std::max<size_t>(1, lines.size() / 60)) {
+      const auto w = testing::words(lines[i]);
+      if (w.size() != 3) continue;
+      names.push_back(w[2]);
+      names.push_back(w[2].substr(0, w[2].find('@')));
+      addrs.push_back(testing::hex(w[0]));
+      addrs.push_back(testing::hex(w[0]) + 1);
+    }
+  }
+  auto indexed = ElfFile::open(path);
+  ASSERT_TRUE(indexed) << indexed.error().message;
+  build_indexes(*indexed);
+  for (const auto& name : names) {
+    auto fresh = ElfFile::open(path);
+    ASSERT_TRUE(fresh);
+    expect_same(fresh->symbol(name), indexed->symbol(name), name);
+  }
+  for (const uint64_t a : addrs) {
+    auto fresh = ElfFile::open(path);
+    ASSERT_TRUE(fresh);
+    expect_same(fresh->symbol_at(a), indexed->symbol_at(a), fmt::format("at {:#x}", a));
+    EXPECT_EQ(fresh->next_function_after(a), indexed->next_function_after(a))
+        << fmt::format("after {:#x}", a);
+  }
+}
+
+TEST(ElfFileLibssl, IndexesAgreeWithScans) {
+  QTAP_REQUIRE_BINUTILS();
+  QTAP_REQUIRE_FILE(kLibssl);
+  expect_indexes_agree_with_scans(kLibssl);
+}
+
+TEST(ElfFileNode, IndexesAgreeWithScans) {
+  QTAP_REQUIRE_BINUTILS();
+  QTAP_REQUIRE_FILE(kNode);
+  expect_indexes_agree_with_scans(kNode);
 }
 
 TEST(ElfFile, FindStringReturnsUpToNulAndHonoursAccept) {
@@ -309,27 +456,31 @@ TEST_F(HostileElf, SectionHeadersStrippedStillMapsAddresses) {
 }
 
 // Random corruption of every header and table of a real library (its ELF
-// header, program headers, section headers and .dynsym): open must return
+// header, program headers, section headers, .dynsym and .gnu.hash): open must return
 // either an Error or a usable file, and planning must not crash. Run under
 // QTAP_SANITIZE=ON to turn any out-of-bounds read into a failure.
 TEST_F(HostileElf, RandomHeaderCorruptionNeverCrashes) {
   QTAP_REQUIRE_FILE(kLibssl);
   const auto lib = testing::read_bytes(kLibssl);
   const auto eh = ehdr(lib);
-  const auto dynsym_sh = [&] {
+  const auto section_of_type = [&](uint32_t type) {
     for (size_t i = 0; i < eh.e_shnum; ++i) {
       const auto sh = get<Elf64_Shdr>(lib, eh.e_shoff + i * sizeof(Elf64_Shdr));
-      if (sh.sh_type == SHT_DYNSYM) return sh;
+      if (sh.sh_type == type) return sh;
     }
     return Elf64_Shdr{};
-  }();
+  };
+  const auto dynsym_sh = section_of_type(SHT_DYNSYM);
+  const auto gnu_hash_sh = section_of_type(SHT_GNU_HASH);
+  ASSERT_NE(gnu_hash_sh.sh_size, 0u);
   struct Region {
     uint64_t off, len;
   };
   const Region regions[] = {{0, sizeof(Elf64_Ehdr)},
                             {eh.e_phoff, uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr)},
                             {eh.e_shoff, uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr)},
-                            {dynsym_sh.sh_offset, dynsym_sh.sh_size}};
+                            {dynsym_sh.sh_offset, dynsym_sh.sh_size},
+                            {gnu_hash_sh.sh_offset, gnu_hash_sh.sh_size}};
   const std::string path = write("fuzz", lib);
   const int fd = ::open(path.c_str(), O_WRONLY);
   ASSERT_GE(fd, 0);
@@ -353,6 +504,9 @@ TEST_F(HostileElf, RandomHeaderCorruptionNeverCrashes) {
     ++opened;
     (void)elf->build_id();
     (void)elf->find_string(".rodata", "OpenSSL 3.");
+    (void)plan_openssl_probes(*elf);
+    (void)elf->symbol("SSL_CTX_new");
+    build_indexes(*elf);
     (void)plan_openssl_probes(*elf);
   }
   ::close(fd);

@@ -67,7 +67,15 @@ struct TinySymbol {
   uint64_t value = 0;
   uint64_t size = 0;
   bool func = true;
+  bool global = true;  // STB_GLOBAL, else STB_LOCAL
 };
+
+// The hash of .gnu.hash (the dynamic linker's dl_new_hash).
+inline uint32_t gnu_hash(const std::string& name) {
+  uint32_t h = 5381;
+  for (const char c : name) h = h * 33 + static_cast<uint8_t>(c);
+  return h;
+}
 
 class TinyElf {
  public:
@@ -91,6 +99,9 @@ class TinyElf {
   void add_import(const std::string& name, uint64_t got_vaddr) {
     imports_.push_back({name, got_vaddr, 0, true});
   }
+  // A definition in .dynsym (after the imports), found through a .gnu.hash
+  // of few buckets, so that chains hold several symbols.
+  void add_export(TinySymbol s) { exports_.push_back(std::move(s)); }
   void set_plt(std::vector<uint8_t> plt) { plt_ = std::move(plt); }
   void set_rodata(std::string rodata) { rodata_ = std::move(rodata); }
 
@@ -109,7 +120,8 @@ class TinyElf {
       sym.st_name = static_cast<uint32_t>(strtab.size());
       strtab += s.name;
       strtab += '\0';
-      sym.st_info = ELF64_ST_INFO(STB_GLOBAL, s.func ? STT_FUNC : STT_OBJECT);
+      sym.st_info =
+          ELF64_ST_INFO(s.global ? STB_GLOBAL : STB_LOCAL, s.func ? STT_FUNC : STT_OBJECT);
       sym.st_shndx = s.func ? 2 : 3;
       sym.st_value = s.value;
       sym.st_size = s.size;
@@ -131,8 +143,38 @@ class TinyElf {
       dynsyms.push_back(sym);
       relas.push_back(r);
     }
+    // The exports, sorted by bucket as a linker does (each bucket's chain is
+    // a run of consecutive symbols), and their .gnu.hash.
+    constexpr uint32_t kBuckets = 3;
+    const auto symoffset = static_cast<uint32_t>(dynsyms.size());
+    std::vector<TinySymbol> exports = exports_;
+    std::stable_sort(exports.begin(), exports.end(), [](const auto& a, const auto& b) {
+      return gnu_hash(a.name) % kBuckets < gnu_hash(b.name) % kBuckets;
+    });
+    std::vector<uint32_t> gnu_hash_words = {kBuckets, symoffset, 1, 6, ~0u, ~0u};  // 1 bloom word
+    gnu_hash_words.resize(gnu_hash_words.size() + kBuckets, 0);
+    for (size_t i = 0; i < exports.size(); ++i) {
+      const TinySymbol& s = exports[i];
+      Elf64_Sym sym{};
+      sym.st_name = static_cast<uint32_t>(dynstr.size());
+      dynstr += s.name;
+      dynstr += '\0';
+      sym.st_info =
+          ELF64_ST_INFO(s.global ? STB_GLOBAL : STB_LOCAL, s.func ? STT_FUNC : STT_OBJECT);
+      sym.st_shndx = s.func ? 2 : 3;
+      sym.st_value = s.value;
+      sym.st_size = s.size;
+      const uint32_t h = gnu_hash(s.name);
+      uint32_t& bucket = gnu_hash_words[6 + h % kBuckets];
+      if (bucket == 0) bucket = static_cast<uint32_t>(dynsyms.size());
+      const bool last =
+          i + 1 == exports.size() || gnu_hash(exports[i + 1].name) % kBuckets != h % kBuckets;
+      gnu_hash_words.push_back((h & ~1u) | (last ? 1u : 0u));
+      dynsyms.push_back(sym);
+    }
     static constexpr char kNames[] =
-        "\0.plt\0.text\0.rodata\0.symtab\0.strtab\0.shstrtab\0.dynsym\0.dynstr\0.rela.plt";
+        "\0.plt\0.text\0.rodata\0.symtab\0.strtab\0.shstrtab\0.dynsym\0.dynstr\0.rela.plt"
+        "\0.gnu.hash";
     const std::string shstrtab(kNames, sizeof(kNames));  // the last NUL included
     auto append = [&](const void* p, size_t n) {
       while (out.size() % 8) out.push_back(0);
@@ -147,8 +189,12 @@ class TinyElf {
     const uint64_t dynsym_off = append(dynsyms.data(), dynsyms.size() * sizeof(Elf64_Sym));
     const uint64_t dynstr_off = append(dynstr.data(), dynstr.size());
     const uint64_t rela_off = append(relas.data(), relas.size() * sizeof(Elf64_Rela));
+    const uint64_t gnu_hash_off =
+        exports.empty() ? 0
+                        : append(gnu_hash_words.data(), gnu_hash_words.size() * sizeof(uint32_t));
 
-    std::vector<Elf64_Shdr> sh(10);
+    // Section 10, .gnu.hash, only with exports.
+    std::vector<Elf64_Shdr> sh(exports.empty() ? 10 : 11);
     auto sec = [&](size_t i, uint32_t name, uint32_t type, uint64_t off, uint64_t size,
                    uint64_t flags) {
       sh[i].sh_name = name;
@@ -173,6 +219,10 @@ class TinyElf {
     sec(9, 62, SHT_RELA, rela_off, relas.size() * sizeof(Elf64_Rela), SHF_ALLOC);
     sh[9].sh_link = 7;
     sh[9].sh_entsize = sizeof(Elf64_Rela);
+    if (!exports.empty()) {
+      sec(10, 72, SHT_GNU_HASH, gnu_hash_off, gnu_hash_words.size() * sizeof(uint32_t), SHF_ALLOC);
+      sh[10].sh_link = 7;
+    }
     const uint64_t shoff = append(sh.data(), sh.size() * sizeof(Elf64_Shdr));
 
     Elf64_Ehdr eh{};
@@ -216,6 +266,7 @@ class TinyElf {
   std::string rodata_;
   std::vector<TinySymbol> symbols_;
   std::vector<TinySymbol> imports_;  // value = GOT slot
+  std::vector<TinySymbol> exports_;
 };
 
 }  // namespace qtap::tls::testing
