@@ -49,11 +49,37 @@ struct HttpResponse {
 // One request with its response. Either side may be missing: a response whose
 // request was never seen (capture started mid-connection), or a request whose
 // connection closed before any answer.
+// One gRPC length-prefixed message (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md).
+struct GrpcMessage {
+  uint64_t size = 0;         // declared length
+  bool compressed = false;   // compressed-flag byte
+  bool truncated = false;    // not all of it was captured
+  std::string decoded_json;  // schema-less protobuf decoding as a JSON value; empty if none
+};
+
+// A gRPC call carried by an HTTP/2 stream (content-type application/grpc*).
+struct GrpcCall {
+  std::string service;  // "package.Service"
+  std::string method;   // "Method"
+  std::optional<int> status_code;  // grpc-status (trailers, or trailers-only response)
+  std::string status_message;      // grpc-message, percent-decoded
+  uint64_t request_messages = 0;   // every message counted, even those not kept
+  uint64_t response_messages = 0;
+  std::vector<GrpcMessage> requests;   // the first ones, bounded
+  std::vector<GrpcMessage> responses;
+};
+
 struct HttpExchange {
-  std::string version;  // "HTTP/1.1", "HTTP/1.0", later "HTTP/2"
+  std::string version;  // "HTTP/1.1", "HTTP/1.0", "HTTP/2"
   std::optional<HttpRequest> request;
   std::optional<HttpResponse> response;
   std::vector<std::string> notes;  // parser remarks ("response without request", ...)
+  // HTTP/2: the stream id; trailers (gRPC status lives there); the error that
+  // ended the stream (RST_STREAM / GOAWAY code name), if any.
+  uint32_t stream_id = 0;
+  std::vector<Header> trailers;
+  std::optional<std::string> error;
+  std::optional<GrpcCall> grpc;
 };
 
 // Finds a header by case-insensitive name; nullptr if absent.
