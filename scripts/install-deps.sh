@@ -8,12 +8,13 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake pkg-config clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev libbrotli-dev
-  libfmt-dev libspdlog-dev libcli11-dev libzydis-dev
+  libfmt-dev libspdlog-dev libcli11-dev libzydis-dev libnghttp2-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
 )
 # Real peers for the end-to-end tests and benchmarks.
 TEST_PKGS=(
   python3 python3-pytest curl nginx wrk iproute2 procps openssl
+  nghttp2-client nghttp2-server python3-grpcio
 )
 
 want=("${BUILD_PKGS[@]}")

@@ -13,6 +13,7 @@ namespace qtap::app {
 PipelineConfig pipeline_config(const Options& o, int64_t clock_offset_ns) {
   PipelineConfig pc;
   pc.tracker.http1.max_body = o.max_body;
+  pc.tracker.http2.max_body = o.max_body;
   pc.clock_offset_ns = clock_offset_ns;
   return pc;
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <ctime>
 #include <iterator>
@@ -35,6 +36,28 @@ std::string_view arrow(Direction d) {
   }
   return "↔";
 }
+
+// gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html), by value.
+constexpr std::array<std::string_view, 17> kGrpcStatusNames = {
+    "OK",
+    "CANCELLED",
+    "UNKNOWN",
+    "INVALID_ARGUMENT",
+    "DEADLINE_EXCEEDED",
+    "NOT_FOUND",
+    "ALREADY_EXISTS",
+    "PERMISSION_DENIED",
+    "RESOURCE_EXHAUSTED",
+    "FAILED_PRECONDITION",
+    "ABORTED",
+    "OUT_OF_RANGE",
+    "UNIMPLEMENTED",
+    "INTERNAL",
+    "UNAVAILABLE",
+    "DATA_LOSS",
+    "UNAUTHENTICATED",
+};
+static_assert(kGrpcStatusNames[16] == "UNAUTHENTICATED");
 
 std::string_view status_color(int status) {
   if (status >= 500) return kRed;
@@ -188,6 +211,33 @@ class Text {
     }
   }
 
+  // One line per kept gRPC message, its decoded JSON cut like a body.
+  void grpc_messages(std::string_view mark, const std::vector<GrpcMessage>& messages,
+                     uint64_t count) {
+    for (const GrpcMessage& m : messages) {
+      raw(kIndent);
+      raw(mark);
+      raw("[message ");
+      size(m.size);
+      if (m.compressed) raw(", compressed");
+      if (m.truncated) raw(", truncated");
+      if (m.decoded_json.empty() && !m.compressed) raw(", not decoded");
+      raw("]");
+      if (!m.decoded_json.empty()) {
+        raw(" ");
+        const std::string_view shown = utf8_prefix(m.decoded_json, opts_.max_body_print);
+        safe(shown);
+        if (shown.size() < m.decoded_json.size()) raw(" …");
+      }
+      raw("\n");
+    }
+    if (count > messages.size()) {
+      raw(kIndent);
+      raw(mark);
+      format("… {} more messages\n", count - messages.size());
+    }
+  }
+
   void headers(std::string_view mark, const std::vector<Header>& headers) {
     for (const Header& h : headers) {
       raw(kIndent);
@@ -264,20 +314,25 @@ class Text {
 
 ConsoleSink::ConsoleSink(std::ostream& out, ConsoleOptions opts) : out_(out), opts_(opts) {}
 
-void ConsoleSink::write(const HttpRecord& rec) {
-  Text t(buf_, opts_);
-  const HttpExchange& ex = rec.http;
-  t.prefix(rec.time_unix_ns, rec.process, rec.connection.direction);
-  if (ex.request) {
+namespace {
+
+// "GET https://example.com/x 200 OK  req 0 B  resp 1.2 KiB"
+void http_summary(Text& t, const HttpExchange& ex, const ConnectionContext& conn,
+                  const ConsoleOptions& opts) {
+  if (ex.request && ex.request->method.empty()) {
+    t.raw("(request headers not decoded)");  // HTTP/2 with HPACK state missed
+  } else if (ex.request) {
     t.safe(ex.request->method);
     t.raw(" ");
-    const RequestUrl url(*ex.request, rec.connection);
+    const RequestUrl url(*ex.request, conn);
     for (std::string_view part : url.url_parts()) t.safe(part);
   } else {
     t.raw("(no request)");
   }
   t.raw(" ");
-  if (ex.response) {
+  if (ex.response && ex.response->status == 0) {
+    t.raw("(status unknown)");
+  } else if (ex.response) {
     std::string status = std::to_string(ex.response->status);
     if (!ex.response->reason.empty()) {
       status.push_back(' ');
@@ -285,21 +340,82 @@ void ConsoleSink::write(const HttpRecord& rec) {
     }
     // Painted after sanitising, so the reason phrase cannot carry escapes.
     std::string safe_status;
-    Text(safe_status, opts_).safe(status);
+    Text(safe_status, opts).safe(status);
     t.paint(status_color(ex.response->status), safe_status);
   } else {
     t.paint(kRed, "(no response)");
   }
-  if (ex.request) {
-    t.raw("  req ");
-    t.size(ex.request->body.size);
+}
+
+// "grpc helloworld.Greeter/SayHello OK (0)"
+void grpc_summary(Text& t, const HttpExchange& ex) {
+  const GrpcCall& g = *ex.grpc;
+  t.raw("grpc ");
+  if (g.service.empty()) {
+    t.raw("(unknown method)");
+  } else {
+    t.safe(g.service);
+    t.raw("/");
+    t.safe(g.method);
   }
-  if (ex.response) {
-    t.raw("  resp ");
-    t.size(ex.response->body.size);
+  t.raw(" ");
+  if (g.status_code) {
+    const int code = *g.status_code;
+    std::string status =
+        code >= 0 && static_cast<size_t>(code) < kGrpcStatusNames.size()
+            ? fmt::format("{} ({})", kGrpcStatusNames[static_cast<size_t>(code)], code)
+            : fmt::format("status {}", code);
+    t.paint(code == 0 ? kGreen : kRed, status);
+  } else {
+    t.paint(kRed, "(no status)");
+    // A proxy or server that answered without gRPC: its HTTP status says why.
+    if (ex.response && ex.response->status != 200 && ex.response->status != 0) {
+      std::string http = fmt::format("HTTP {}", ex.response->status);
+      t.raw(" ");
+      t.paint(status_color(ex.response->status), http);
+    }
+  }
+}
+
+void grpc_sizes(Text& t, std::string_view label, uint64_t count, const Body& body) {
+  t.raw(label);
+  t.format("{} {} ", count, count == 1 ? "msg" : "msgs");
+  t.size(body.size);
+}
+
+}  // namespace
+
+void ConsoleSink::write(const HttpRecord& rec) {
+  Text t(buf_, opts_);
+  const HttpExchange& ex = rec.http;
+  t.prefix(rec.time_unix_ns, rec.process, rec.connection.direction);
+  if (ex.grpc) {
+    grpc_summary(t, ex);
+  } else {
+    http_summary(t, ex, rec.connection, opts_);
+  }
+  if (ex.error) {
+    std::string error;
+    Text(error, opts_).safe(*ex.error);
+    t.raw(" ");
+    t.paint(kRed, "[" + error + "]");
+  }
+  if (ex.grpc) {
+    if (ex.request) grpc_sizes(t, "  req ", ex.grpc->request_messages, ex.request->body);
+    if (ex.response) grpc_sizes(t, "  resp ", ex.grpc->response_messages, ex.response->body);
+  } else {
+    if (ex.request) {
+      t.raw("  req ");
+      t.size(ex.request->body.size);
+    }
+    if (ex.response) {
+      t.raw("  resp ");
+      t.size(ex.response->body.size);
+    }
   }
   t.raw("  ");
   t.duration(rec.duration_ms);
+  if (ex.version == "HTTP/2") t.raw("  [h2]");
   t.tags(rec.process, rec.connection);
   t.raw("\n");
 
@@ -315,7 +431,11 @@ void ConsoleSink::write(const HttpRecord& rec) {
       t.safe(req.version);
       t.raw("\n");
       t.headers("> ", req.headers);
-      t.body("> ", req.body);
+      if (ex.grpc) {
+        t.grpc_messages("> ", ex.grpc->requests, ex.grpc->request_messages);
+      } else {
+        t.body("> ", req.body);
+      }
     }
     if (ex.response) {
       const HttpResponse& resp = *ex.response;
@@ -329,7 +449,19 @@ void ConsoleSink::write(const HttpRecord& rec) {
       }
       t.raw("\n");
       t.headers("< ", resp.headers);
-      t.body("< ", resp.body);
+      if (ex.grpc) {
+        t.grpc_messages("< ", ex.grpc->responses, ex.grpc->response_messages);
+      } else {
+        t.body("< ", resp.body);
+      }
+    }
+    // Trailers come after the body, as on the wire (curl -v shows them the same way).
+    t.headers("< ", ex.trailers);
+    if (ex.grpc && !ex.grpc->status_message.empty()) {
+      t.raw(kIndent);
+      t.raw("status message: ");
+      t.safe(ex.grpc->status_message);
+      t.raw("\n");
     }
     for (const std::string& note : ex.notes) {
       t.raw(kIndent);

@@ -89,6 +89,9 @@ class Writer {
   Writer& rfc3339_micros(int64_t unix_ns);
   // A string holding `data` in base64 (RFC 4648 section 4, padded).
   Writer& base64(std::string_view data);
+  // A value that is JSON text already (a decoded protobuf message), copied as is. The caller
+  // guarantees it is exactly one well-formed JSON value in UTF-8; it must not be empty.
+  Writer& raw_json(std::string_view json) { return literal(json); }
 
   // A point to come back to, for output that is only known to be right once
   // it has been written (a body that turns out not to be UTF-8).

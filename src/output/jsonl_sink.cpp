@@ -63,8 +63,8 @@ void write_context(json::Writer& w, int64_t time_unix_ns, double duration_ms,
   w.end_object();
 }
 
-void write_headers(json::Writer& w, const std::vector<Header>& headers) {
-  w.key("headers").begin_array();
+void write_headers(json::Writer& w, std::string_view key, const std::vector<Header>& headers) {
+  w.key(key).begin_array();
   for (const Header& h : headers) {
     w.begin_object();
     w.key("name").string(h.name);
@@ -102,7 +102,7 @@ void write_request(json::Writer& w, const HttpRequest& req, const ConnectionCont
   w.key("authority").string(url.authority());
   w.key("path").string(url.path());
   w.key("target").string(req.target);
-  write_headers(w, req.headers);
+  write_headers(w, "headers", req.headers);
   write_body(w, req.body);
   w.end_object();
 }
@@ -111,14 +111,54 @@ void write_response(json::Writer& w, const HttpResponse& resp) {
   w.begin_object();
   w.key("status").sint(resp.status);
   w.key("reason").string(resp.reason);
-  write_headers(w, resp.headers);
+  write_headers(w, "headers", resp.headers);
   write_body(w, resp.body);
+  w.end_object();
+}
+
+void write_grpc_messages(json::Writer& w, const std::vector<GrpcMessage>& messages) {
+  w.begin_array();
+  for (const GrpcMessage& m : messages) {
+    w.begin_object();
+    w.key("size").uint(m.size);
+    w.key("compressed").boolean(m.compressed);
+    w.key("truncated").boolean(m.truncated);
+    // decoded_json is made by protobuf_to_json, which only ever produces valid JSON.
+    w.key("decoded");
+    if (m.decoded_json.empty()) {
+      w.null();
+    } else {
+      w.raw_json(m.decoded_json);
+    }
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_grpc(json::Writer& w, const GrpcCall& g) {
+  w.begin_object();
+  w.key("service").string(g.service);
+  w.key("method").string(g.method);
+  w.key("status_code");
+  if (g.status_code) {
+    w.sint(*g.status_code);
+  } else {
+    w.null();
+  }
+  w.key("status_message").string(g.status_message);
+  w.key("request_messages").uint(g.request_messages);
+  w.key("response_messages").uint(g.response_messages);
+  w.key("requests");
+  write_grpc_messages(w, g.requests);
+  w.key("responses");
+  write_grpc_messages(w, g.responses);
   w.end_object();
 }
 
 void write_exchange(json::Writer& w, const HttpExchange& ex, const ConnectionContext& conn) {
   w.key("http").begin_object();
   w.key("version").string(ex.version);
+  if (ex.stream_id != 0) w.key("stream_id").uint(ex.stream_id);
   w.key("request");
   if (ex.request) {
     write_request(w, *ex.request, conn);
@@ -128,6 +168,14 @@ void write_exchange(json::Writer& w, const HttpExchange& ex, const ConnectionCon
   w.key("response");
   if (ex.response) {
     write_response(w, *ex.response);
+  } else {
+    w.null();
+  }
+  write_headers(w, "trailers", ex.trailers);
+  w.key("error").optional_string(ex.error);
+  w.key("grpc");
+  if (ex.grpc) {
+    write_grpc(w, *ex.grpc);
   } else {
     w.null();
   }

@@ -41,7 +41,20 @@ void append_endpoint(std::string& out, const Endpoint& ep) {
 
 RequestUrl::RequestUrl(const HttpRequest& req, const ConnectionContext& conn) {
   const std::string_view target = req.target;
-  const std::string_view scheme = conn.tls ? "https" : "http";
+  // HTTP/2 requests carry :scheme and :authority as their first headers (the pseudo-header
+  // fields the parser kept); HTTP/1 header names cannot start with ':'.
+  std::string_view pseudo_scheme;
+  std::string_view pseudo_authority;
+  for (const Header& h : req.headers) {
+    if (h.name.empty() || h.name.front() != ':') break;
+    if (h.name == ":scheme") {
+      pseudo_scheme = h.value;
+    } else if (h.name == ":authority") {
+      pseudo_authority = h.value;
+    }
+  }
+  const std::string_view scheme =
+      !pseudo_scheme.empty() ? pseudo_scheme : (conn.tls ? std::string_view("https") : "http");
 
   if (const size_t n = absolute_scheme_length(target); n != 0) {
     std::string_view rest = target.substr(n + 3);
@@ -69,8 +82,10 @@ RequestUrl::RequestUrl(const HttpRequest& req, const ConnectionContext& conn) {
     return;
   }
 
-  std::string_view host;
-  if (const Header* h = find_header(req.headers, "host")) host = trim_ows(h->value);
+  std::string_view host = pseudo_authority;
+  if (host.empty()) {
+    if (const Header* h = find_header(req.headers, "host")) host = trim_ows(h->value);
+  }
   if (!host.empty()) {
     authority_ = host;
   } else {

@@ -14,9 +14,12 @@ namespace qtap {
 //   absolute-form "http://h/p" url = the target; authority and path taken from it
 //   authority-form (CONNECT)   url = scheme://target, authority = target, path = ""
 //   asterisk-form "*"          url = scheme://authority, path = "*"
-// scheme is "https" on a TLS connection, else "http". authority is the Host
-// header; without one, the server's address (remote on egress and unknown
-// connections, local on ingress), IPv6 in brackets.
+// scheme is the :scheme pseudo-header of an HTTP/2 request, else "https" on a
+// TLS connection and "http" otherwise. authority is the :authority
+// pseudo-header (HTTP/2), else the Host header; without either, the server's
+// address (remote on egress and unknown connections, local on ingress), IPv6
+// in brackets. The HTTP/2 parser keeps :scheme and :authority as the request's
+// first headers.
 //
 // Views point into the request and into this object, which is therefore
 // neither copyable nor movable: build it where it is used.

@@ -119,7 +119,7 @@ void Pipeline::on_exchange(const Connection& conn, HttpExchange&& ex) {
 void Pipeline::on_closed(const Connection& conn) {
   if (!cfg_.report_unknown_connections) return;
   Protocol p = conn.protocol();
-  if (p == Protocol::kHttp1) return;  // reported transaction by transaction
+  if (p == Protocol::kHttp1 || p == Protocol::kHttp2) return;  // reported exchange by exchange
   if (p == Protocol::kUndetected && conn.bytes_sent() == 0 && conn.bytes_received() == 0 &&
       conn.info().family == 0) {
     return;  // nothing known about it at all

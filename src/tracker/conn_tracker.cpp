@@ -12,7 +12,7 @@ namespace {
 // next call often starts a new one).
 constexpr uint32_t kDetectPieces = 16;
 // A first piece shorter than this is kept and completed by the next one.
-constexpr size_t kDetectMinBytes = 16;
+constexpr size_t kDetectMinBytes = 24;  // the HTTP/2 client preface
 
 http1::Side side_of(bool requests_are_sent, uint8_t dir) {
   bool sent = dir == QTAP_DIR_SEND;
@@ -29,11 +29,11 @@ struct Connection::StreamSide final : DataStream::Consumer {
   int stream;
 };
 
-Connection::Connection(ConnInfo info, const http1::Config& http1_cfg, size_t max_pending)
+Connection::Connection(ConnInfo info, const TrackerConfig& cfg)
     : info_(std::move(info)),
-      http1_cfg_(http1_cfg),
-      streams_{DataStream(max_pending), DataStream(max_pending), DataStream(max_pending),
-               DataStream(max_pending)} {
+      cfg_(cfg),
+      streams_{DataStream(cfg.max_pending_bytes), DataStream(cfg.max_pending_bytes),
+               DataStream(cfg.max_pending_bytes), DataStream(cfg.max_pending_bytes)} {
   for (int i = 0; i < 4; i++) sides_[i] = std::make_unique<StreamSide>(*this, i);
   if (info_.source == QTAP_SRC_CONNECT) direction_ = Direction::kEgress;
   if (info_.source == QTAP_SRC_ACCEPT) direction_ = Direction::kIngress;
@@ -56,7 +56,7 @@ void Connection::start_tls(uint8_t lib, bool inferred) {
   tls_lib_ = lib;
   tls_socket_inferred_ = inferred;
   // Whatever was concluded from ciphertext no longer applies.
-  if (protocol_ != Protocol::kHttp1) {
+  if (protocol_ != Protocol::kHttp1 && protocol_ != Protocol::kHttp2) {
     protocol_ = Protocol::kUndetected;
     detect_pieces_ = 0;
     detect_buf_[0].clear();
@@ -73,6 +73,7 @@ void Connection::adopt_session(Connection& orphan) {
   detect_pieces_ = orphan.detect_pieces_;
   detect_buf_ = std::move(orphan.detect_buf_);
   http1_ = std::move(orphan.http1_);
+  http2_ = std::move(orphan.http2_);
   orphan.protocol_ = Protocol::kUndetected;
 }
 
@@ -85,20 +86,33 @@ void Connection::on_hole(const events::DataGap& ev) {
 void Connection::on_close(uint64_t ts) {
   for (int i = 0; i < 4; i++) streams_[i].flush(*sides_[i]);
   if (http1_) http1_->on_close(ts);
+  if (http2_) http2_->on_close(ts);
   // A connection that never said enough to be recognised.
   if (protocol_ == Protocol::kUndetected && (bytes_[0] || bytes_[1])) protocol_ = Protocol::kUnknown;
 }
 
 void Connection::start_protocol(Detection d, uint8_t dir) {
   protocol_ = d.protocol;
-  if (protocol_ != Protocol::kHttp1) return;
+  if (protocol_ != Protocol::kHttp1 && protocol_ != Protocol::kHttp2) return;
   bool sent = dir == QTAP_DIR_SEND;
-  requests_are_sent_ = sent == d.is_request;
+  if (d.mid_stream && info_.source != 0 && info_.source != QTAP_SRC_INFERRED) {
+    // HTTP/2 frames say nothing of who the client is; how the socket was
+    // opened does.
+    requests_are_sent_ = info_.source == QTAP_SRC_CONNECT;
+  } else if (d.mid_stream) {
+    requests_are_sent_ = sent;  // a guess: the side seen first
+  } else {
+    requests_are_sent_ = sent == d.is_request;
+  }
   if (direction_ == Direction::kUnknown) {
     // Opened before qtap: whoever sends the requests is the client.
     direction_ = requests_are_sent_ ? Direction::kEgress : Direction::kIngress;
   }
-  http1_ = std::make_unique<http1::Http1Session>(http1_cfg_);
+  if (protocol_ == Protocol::kHttp1) {
+    http1_ = std::make_unique<http1::Http1Session>(cfg_.http1);
+  } else {
+    http2_ = std::make_unique<http2::Http2Session>(cfg_.http2, d.mid_stream);
+  }
 }
 
 void Connection::bytes_in_order(int stream, std::string_view bytes, uint64_t ts) {
@@ -110,9 +124,26 @@ void Connection::bytes_in_order(int stream, std::string_view bytes, uint64_t ts)
   parse(dir, bytes, ts);
 }
 
+void Connection::feed(uint8_t dir, std::string_view bytes, uint64_t ts) {
+  auto side = side_of(requests_are_sent_, dir);
+  if (http2_) {
+    http2_->on_data(side, bytes, ts);
+    return;
+  }
+  http1_->on_data(side, bytes, ts);
+  if (http1_->upgraded()) {
+    // 101 Switching Protocols (h2c, websocket) or a CONNECT tunnel: what
+    // follows is another protocol, detected afresh from the next bytes.
+    for (auto& ex : http1_->take_exchanges()) done_.push_back(std::move(ex));
+    http1_.reset();
+    protocol_ = Protocol::kUndetected;
+    detect_pieces_ = 0;
+  }
+}
+
 void Connection::parse(uint8_t dir, std::string_view bytes, uint64_t ts) {
-  if (protocol_ == Protocol::kHttp1) {
-    http1_->on_data(side_of(requests_are_sent_, dir), bytes, ts);
+  if (protocol_ == Protocol::kHttp1 || protocol_ == Protocol::kHttp2) {
+    feed(dir, bytes, ts);
     return;
   }
   if (protocol_ != Protocol::kUndetected) return;
@@ -125,7 +156,7 @@ void Connection::parse(uint8_t dir, std::string_view bytes, uint64_t ts) {
   }
   Detection d = detect_protocol(piece);
   if (d.protocol == Protocol::kUndetected) {
-    if (buf.empty()) buf.assign(bytes);
+    if (buf.empty()) buf.assign(bytes.substr(0, 64));
     if (buf.size() >= kDetectMinBytes) buf.clear();  // still undecided: not worth waiting
     return;
   }
@@ -135,16 +166,14 @@ void Connection::parse(uint8_t dir, std::string_view bytes, uint64_t ts) {
     return;
   }
   start_protocol(d, dir);
-  if (protocol_ == Protocol::kHttp1) {
-    auto side = side_of(requests_are_sent_, dir);
+  if (protocol_ == Protocol::kHttp1 || protocol_ == Protocol::kHttp2) {
     if (!buf.empty()) {
-      // The kept prefix, then the rest of this piece beyond what was appended.
+      // The kept prefix, then the whole piece (the part appended for
+      // detection is not fed twice).
       size_t kept = buf.size() - std::min<size_t>(bytes.size(), 64);
-      http1_->on_data(side, std::string_view(buf).substr(0, kept), ts);
-      http1_->on_data(side, bytes, ts);
-    } else {
-      http1_->on_data(side, bytes, ts);
+      feed(dir, std::string_view(buf).substr(0, kept), ts);
     }
+    feed(dir, bytes, ts);
   }
   detect_buf_[0].clear();
   detect_buf_[1].clear();
@@ -158,14 +187,20 @@ void Connection::gap_in_order(int stream, uint64_t len, uint64_t ts) {
   }
   if (http1_) {
     http1_->on_gap(side_of(requests_are_sent_, dir), len, ts);
+  } else if (http2_) {
+    http2_->on_gap(side_of(requests_are_sent_, dir), len, ts);
   } else {
     detect_buf_[dir].clear();
   }
 }
 
 std::vector<HttpExchange> Connection::take_exchanges() {
-  if (!http1_) return {};
-  return http1_->take_exchanges();
+  std::vector<HttpExchange> out = std::move(done_);
+  done_.clear();
+  auto more = http1_ ? http1_->take_exchanges() : http2_ ? http2_->take_exchanges() : std::vector<HttpExchange>{};
+  if (out.empty()) return more;
+  for (auto& ex : more) out.push_back(std::move(ex));
+  return out;
 }
 
 ConnTracker::ConnTracker(TrackerConfig cfg, Listener& listener)
@@ -180,7 +215,7 @@ Connection& ConnTracker::insert(ConnInfo info) {
   }
   uint64_t id = info.conn_id;
   uint32_t pid = info.pid;
-  auto conn = std::make_unique<Connection>(std::move(info), cfg_.http1, cfg_.max_pending_bytes);
+  auto conn = std::make_unique<Connection>(std::move(info), cfg_);
   lru_.push_front(id);
   conn->lru_pos_ = lru_.begin();
   Connection& ref = *conn;

@@ -18,6 +18,7 @@
 #include "events/events.h"
 #include "output/records.h"
 #include "protocols/http1/http1_session.h"
+#include "protocols/http2/http2_session.h"
 #include "tracker/data_stream.h"
 #include "tracker/protocol_detector.h"
 
@@ -40,9 +41,16 @@ struct ConnInfo {
   uint64_t tls_session = 0;
 };
 
+struct TrackerConfig {
+  http1::Config http1;
+  http2::Config http2;
+  size_t max_connections = 65536;
+  size_t max_pending_bytes = 256 * 1024;  // per direction, waiting for missing bytes
+};
+
 class Connection {
  public:
-  Connection(ConnInfo info, const http1::Config& http1_cfg, size_t max_pending);
+  Connection(ConnInfo info, const TrackerConfig& cfg);
   ~Connection();
 
   const ConnInfo& info() const { return info_; }
@@ -73,6 +81,7 @@ class Connection {
   void bytes_in_order(int stream, std::string_view bytes, uint64_t ts);
   void gap_in_order(int stream, uint64_t len, uint64_t ts);
   void parse(uint8_t dir, std::string_view bytes, uint64_t ts);
+  void feed(uint8_t dir, std::string_view bytes, uint64_t ts);
   void start_protocol(Detection d, uint8_t dir);
   void start_tls(uint8_t lib, bool inferred);
   // Continues the protocol state of a socketless TLS session on this socket.
@@ -80,7 +89,7 @@ class Connection {
   std::vector<HttpExchange> take_exchanges();
 
   ConnInfo info_;
-  const http1::Config& http1_cfg_;
+  const TrackerConfig& cfg_;
   Protocol protocol_ = Protocol::kUndetected;
   Direction direction_ = Direction::kUnknown;
   bool requests_are_sent_ = true;  // which stream carries HTTP requests
@@ -92,16 +101,13 @@ class Connection {
   uint32_t detect_pieces_ = 0;
   std::array<uint64_t, 2> bytes_{0, 0};
   std::unique_ptr<http1::Http1Session> http1_;
+  std::unique_ptr<http2::Http2Session> http2_;
+  std::vector<HttpExchange> done_;  // exchanges of a parser already replaced (h2c upgrade)
   uint64_t last_ts_ = 0;
   uint32_t last_tid_ = 0;
   std::list<uint64_t>::iterator lru_pos_;
 };
 
-struct TrackerConfig {
-  http1::Config http1;
-  size_t max_connections = 65536;
-  size_t max_pending_bytes = 256 * 1024;  // per direction, waiting for missing bytes
-};
 
 struct TrackerStats {
   uint64_t opened = 0;

@@ -1,6 +1,7 @@
 #include "tracker/protocol_detector.h"
 
 #include "protocols/http1/http1_session.h"
+#include "protocols/http2/http2_session.h"
 
 namespace qtap {
 
@@ -8,6 +9,7 @@ const char* protocol_name(Protocol p) {
   switch (p) {
     case Protocol::kUndetected: return "undetected";
     case Protocol::kHttp1: return "http1";
+    case Protocol::kHttp2: return "http2";
     case Protocol::kTls: return "tls";
     case Protocol::kUnknown: return "unknown";
   }
@@ -27,12 +29,18 @@ bool looks_like_tls(std::string_view b) {
 Detection detect_protocol(std::string_view bytes) {
   if (bytes.empty()) return {};
   if (looks_like_tls(bytes)) return {Protocol::kTls, false};
+  // The client connection preface (24 bytes) starts like a request line.
+  if (http2::looks_like_preface(bytes)) {
+    if (bytes.size() < 24) return {};
+    return {Protocol::kHttp2, true};
+  }
   bool req = http1::looks_like_request(bytes);
   bool resp = http1::looks_like_response(bytes);
   // Short prefixes ("G", "HTTP") may still become either; wait for 8 bytes.
   if ((req || resp) && bytes.size() < 8) return {};
   if (req) return {Protocol::kHttp1, true};
   if (resp) return {Protocol::kHttp1, false};
+  if (http2::looks_like_frames(bytes)) return {Protocol::kHttp2, false, true};
   return {Protocol::kUnknown, false};
 }
 

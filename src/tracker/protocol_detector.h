@@ -9,6 +9,7 @@ namespace qtap {
 enum class Protocol : uint8_t {
   kUndetected,  // not enough bytes seen yet
   kHttp1,
+  kHttp2,
   kTls,         // TLS records: ciphertext, nothing to parse here
   kUnknown,     // gave up: not a protocol qtap parses
 };
@@ -21,6 +22,9 @@ struct Detection {
   // For HTTP: true if these bytes were a request (so this direction carries
   // requests), false if a response.
   bool is_request = false;
+  // HTTP/2 recognised by its frames, without the client preface: the capture
+  // started inside the connection and which side is the client is unknown.
+  bool mid_stream = false;
 };
 
 // `bytes` are the first bytes of a piece of one direction's stream (the

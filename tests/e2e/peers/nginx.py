@@ -41,7 +41,7 @@ def free_port():
 
 
 class Nginx:
-    def __init__(self, workdir, files, tls=None):
+    def __init__(self, workdir, files, tls=None, http2=False):
         """tls=(cert, key): HTTPS."""
         self.dir = Path(workdir)
         for name, data in files.items():
@@ -51,7 +51,8 @@ class Nginx:
         self.port = free_port()
         conf = self.dir / "nginx.conf"
         tls_conf = f"ssl_certificate {tls[0]}; ssl_certificate_key {tls[1]};" if tls else ""
-        conf.write_text(CONF.format(d=self.dir, port=self.port, ssl=" ssl" if tls else "", tls=tls_conf))
+        listen_opts = (" ssl" if tls else "") + (" http2" if http2 else "")
+        conf.write_text(CONF.format(d=self.dir, port=self.port, ssl=listen_opts, tls=tls_conf))
         self.proc = subprocess.Popen([NGINX, "-c", str(conf)], stderr=subprocess.PIPE)
         self.pid = self.proc.pid
         deadline = time.monotonic() + 20

@@ -224,6 +224,167 @@ TEST(ConsoleSink, TerminalEscapesAreNeutralised) {
   EXPECT_NE(out.find("    line\\x1b[0m\ttab\n"), std::string::npos) << out;
 }
 
+HttpRecord http2_record() {
+  HttpRecord rec = test::http_record();
+  rec.http.version = "HTTP/2";
+  rec.http.stream_id = 3;
+  rec.http.request->version = "HTTP/2";
+  rec.http.request->headers = {{":scheme", "https"}, {":authority", "example.com"}};
+  rec.http.response->version = "HTTP/2";
+  rec.http.response->reason = "";
+  rec.http.response->headers = {{"content-type", "text/plain"}};
+  return rec;
+}
+
+HttpRecord grpc_record() {
+  HttpRecord rec = http2_record();
+  rec.http.request->method = "POST";
+  rec.http.request->target = "/helloworld.Greeter/SayHello";
+  rec.http.request->headers = {
+      {":scheme", "http"}, {":authority", "localhost:50051"}, {"content-type", "application/grpc"}};
+  rec.http.request->body = test::text_body(std::string(12, '\0'));
+  rec.http.response->headers = {{"content-type", "application/grpc"}};
+  rec.http.response->body = test::text_body(std::string(36, '\0'));
+  rec.http.trailers = {{"grpc-status", "0"}};
+  GrpcCall& g = rec.http.grpc.emplace();
+  g.service = "helloworld.Greeter";
+  g.method = "SayHello";
+  g.status_code = 0;
+  g.request_messages = 1;
+  g.response_messages = 3;
+  g.requests = {GrpcMessage{7, false, false, R"({"1":"world"})"}};
+  g.responses = {GrpcMessage{13, false, false, R"({"1":"Hello world"})"},
+                 GrpcMessage{8, true, false, ""}};
+  return rec;
+}
+
+TEST(ConsoleSink, Http2LineHasItsTag) {
+  EXPECT_EQ(render(http2_record()),
+            "05:55:03.123 curl[1234] → GET https://example.com/x?y=1 200"
+            "  req 0 B  resp 1.2 KiB  3.4 ms  [h2]\n");
+}
+
+TEST(ConsoleSink, Http2StreamError) {
+  HttpRecord rec = http2_record();
+  rec.http.response.reset();
+  rec.http.error = "REFUSED_STREAM";
+  ConsoleOptions opts;
+  opts.color = true;
+  EXPECT_EQ(
+      render(rec, opts),
+      "\x1b[2m05:55:03.123\x1b[0m curl[1234] → GET https://example.com/x?y=1 "
+      "\x1b[31m(no response)\x1b[0m \x1b[31m[REFUSED_STREAM]\x1b[0m  req 0 B  3.4 ms  [h2]\n");
+}
+
+TEST(ConsoleSink, Http2UndecodableHeaders) {
+  HttpRecord rec = http2_record();
+  rec.http.request->method = "";
+  rec.http.request->target = "";
+  rec.http.request->headers.clear();
+  rec.http.response->status = 0;
+  EXPECT_EQ(render(rec),
+            "05:55:03.123 curl[1234] → (request headers not decoded) (status unknown)"
+            "  req 0 B  resp 1.2 KiB  3.4 ms  [h2]\n");
+}
+
+TEST(ConsoleSink, Http2VerboseTrailers) {
+  HttpRecord rec = http2_record();
+  rec.http.response->body = test::text_body("payload");
+  rec.http.trailers = {{"x-checksum", "abc"}};
+  ConsoleOptions opts;
+  opts.verbose = true;
+  EXPECT_EQ(render(rec, opts),
+            "05:55:03.123 curl[1234] → GET https://example.com/x?y=1 200"
+            "  req 0 B  resp 7 B  3.4 ms  [h2]\n"
+            "    > GET /x?y=1 HTTP/2\n"
+            "    > :scheme: https\n"
+            "    > :authority: example.com\n"
+            "    < HTTP/2 200\n"
+            "    < content-type: text/plain\n"
+            "    <\n"
+            "    payload\n"
+            "    < x-checksum: abc\n");
+}
+
+TEST(ConsoleSink, GrpcLine) {
+  EXPECT_EQ(render(grpc_record()),
+            "05:55:03.123 curl[1234] → grpc helloworld.Greeter/SayHello OK (0)"
+            "  req 1 msg 12 B  resp 3 msgs 36 B  3.4 ms  [h2]\n");
+}
+
+TEST(ConsoleSink, GrpcStatusNames) {
+  HttpRecord rec = grpc_record();
+  const std::pair<int, std::string> cases[] = {
+      {1, "CANCELLED (1)"},
+      {2, "UNKNOWN (2)"},
+      {3, "INVALID_ARGUMENT (3)"},
+      {4, "DEADLINE_EXCEEDED (4)"},
+      {5, "NOT_FOUND (5)"},
+      {6, "ALREADY_EXISTS (6)"},
+      {7, "PERMISSION_DENIED (7)"},
+      {8, "RESOURCE_EXHAUSTED (8)"},
+      {9, "FAILED_PRECONDITION (9)"},
+      {10, "ABORTED (10)"},
+      {11, "OUT_OF_RANGE (11)"},
+      {12, "UNIMPLEMENTED (12)"},
+      {13, "INTERNAL (13)"},
+      {14, "UNAVAILABLE (14)"},
+      {15, "DATA_LOSS (15)"},
+      {16, "UNAUTHENTICATED (16)"},
+      {17, "status 17"},
+      {-1, "status -1"},
+  };
+  ConsoleOptions opts;
+  opts.color = true;
+  for (const auto& [code, text] : cases) {
+    rec.http.grpc->status_code = code;
+    EXPECT_NE(render(rec, opts).find("SayHello \x1b[31m" + text + "\x1b[0m  req"),
+              std::string::npos)
+        << code;
+  }
+  rec.http.grpc->status_code = 0;
+  EXPECT_NE(render(rec, opts).find("SayHello \x1b[32mOK (0)\x1b[0m"), std::string::npos);
+}
+
+TEST(ConsoleSink, GrpcWithoutStatus) {
+  HttpRecord rec = grpc_record();
+  rec.http.grpc->status_code.reset();
+  rec.http.grpc->service.clear();
+  rec.http.response->status = 503;
+  rec.http.error = "CANCEL";
+  EXPECT_EQ(render(rec),
+            "05:55:03.123 curl[1234] → grpc (unknown method) (no status) HTTP 503 [CANCEL]"
+            "  req 1 msg 12 B  resp 3 msgs 36 B  3.4 ms  [h2]\n");
+}
+
+TEST(ConsoleSink, GrpcVerboseShowsMessages) {
+  HttpRecord rec = grpc_record();
+  rec.http.grpc->status_code = 5;
+  rec.http.grpc->status_message = "user \x1b[1m42 not found";
+  rec.http.trailers = {{"grpc-status", "5"}, {"grpc-message", "user%20%1B[1m42%20not%20found"}};
+  rec.http.notes = {"a note"};
+  ConsoleOptions opts;
+  opts.verbose = true;
+  opts.max_body_print = 13;  // the request's JSON fits, the response's is cut
+  EXPECT_EQ(render(rec, opts),
+            "05:55:03.123 curl[1234] → grpc helloworld.Greeter/SayHello NOT_FOUND (5)"
+            "  req 1 msg 12 B  resp 3 msgs 36 B  3.4 ms  [h2]\n"
+            "    > POST /helloworld.Greeter/SayHello HTTP/2\n"
+            "    > :scheme: http\n"
+            "    > :authority: localhost:50051\n"
+            "    > content-type: application/grpc\n"
+            "    > [message 7 B] {\"1\":\"world\"}\n"
+            "    < HTTP/2 200\n"
+            "    < content-type: application/grpc\n"
+            "    < [message 13 B] {\"1\":\"Hello w …\n"
+            "    < [message 8 B, compressed]\n"
+            "    < … 1 more messages\n"
+            "    < grpc-status: 5\n"
+            "    < grpc-message: user%20%1B[1m42%20not%20found\n"
+            "    status message: user \\x1b[1m42 not found\n"
+            "    note: a note\n");
+}
+
 TEST(ConsoleSink, SizeUnits) {
   HttpRecord rec = test::http_record();
   auto resp_size = [&](uint64_t n) {

@@ -106,9 +106,14 @@ TEST(JsonlSink, HttpRecordEveryField) {
   EXPECT_EQ(c["bytes_received"], 1300);
 
   const Json& h = j["http"];
-  EXPECT_EQ(keys(h), (Keys{"notes", "request", "response", "version"}));
+  // No stream_id for HTTP/1; the HTTP/2 keys are there, empty.
+  EXPECT_EQ(keys(h),
+            (Keys{"error", "grpc", "notes", "request", "response", "trailers", "version"}));
   EXPECT_EQ(h["version"], "HTTP/1.1");
   EXPECT_EQ(h["notes"], (Json{"first note", "second"}));
+  EXPECT_EQ(h["trailers"], Json::array());
+  EXPECT_TRUE(h["error"].is_null());
+  EXPECT_TRUE(h["grpc"].is_null());
 
   const Json& req = h["request"];
   EXPECT_EQ(keys(req), (Keys{"authority", "body", "headers", "method", "path", "target", "url"}));
@@ -286,6 +291,84 @@ TEST(JsonlSink, UrlComposition) {
   EXPECT_EQ(j["http"]["request"]["authority"], "proxy.example:3128");
   EXPECT_EQ(j["http"]["request"]["path"], "/a/b?c");
   EXPECT_EQ(j["http"]["request"]["target"], "http://proxy.example:3128/a/b?c");
+}
+
+HttpRecord http2_record() {
+  HttpRecord rec = test::http_record();
+  rec.http.version = "HTTP/2";
+  rec.http.stream_id = 7;
+  rec.http.request->version = "HTTP/2";
+  rec.http.request->headers = {
+      {":scheme", "https"}, {":authority", "api.example.com:8443"}, {"user-agent", "curl/7.88.1"}};
+  rec.http.response->version = "HTTP/2";
+  rec.http.response->reason = "";
+  return rec;
+}
+
+TEST(JsonlSink, Http2StreamTrailersAndError) {
+  HttpRecord rec = http2_record();
+  rec.http.trailers = {{"x-checksum", "abc"}, {"x-count", "7"}};
+  rec.http.error = "CANCEL";
+  const Json j = round_trip(rec);
+  const Json& h = j["http"];
+  EXPECT_EQ(keys(h), (Keys{"error", "grpc", "notes", "request", "response", "stream_id", "trailers",
+                           "version"}));
+  EXPECT_EQ(h["version"], "HTTP/2");
+  EXPECT_EQ(h["stream_id"], 7);
+  EXPECT_EQ(h["trailers"], (Json{{{"name", "x-checksum"}, {"value", "abc"}},
+                                 {{"name", "x-count"}, {"value", "7"}}}));
+  EXPECT_EQ(h["error"], "CANCEL");
+  EXPECT_TRUE(h["grpc"].is_null());
+  // The URL comes from :scheme and :authority, whatever the connection says.
+  EXPECT_EQ(h["request"]["url"], "https://api.example.com:8443/x?y=1");
+  EXPECT_EQ(h["request"]["authority"], "api.example.com:8443");
+  EXPECT_EQ(h["request"]["headers"][0], (Json{{"name", ":scheme"}, {"value", "https"}}));
+}
+
+TEST(JsonlSink, GrpcCallWithDecodedMessagesEmbedded) {
+  HttpRecord rec = http2_record();
+  GrpcCall& g = rec.http.grpc.emplace();
+  g.service = "helloworld.Greeter";
+  g.method = "SayHello";
+  g.status_code = 0;
+  g.request_messages = 1;
+  g.response_messages = 40;
+  g.requests = {GrpcMessage{7, false, false, R"({"1":"world"})"}};
+  g.responses = {
+      GrpcMessage{13, false, false, R"({"1":"Hello","2":[1,2],"3":{"1":"9007199254740993"}})"},
+      GrpcMessage{30, true, false, ""}, GrpcMessage{5000, false, true, ""}};
+  rec.http.trailers = {{"grpc-status", "0"}};
+  const Json j = round_trip(rec);
+  const Json& gj = j["http"]["grpc"];
+  EXPECT_EQ(keys(gj), (Keys{"method", "request_messages", "requests", "response_messages",
+                            "responses", "service", "status_code", "status_message"}));
+  EXPECT_EQ(gj["service"], "helloworld.Greeter");
+  EXPECT_EQ(gj["method"], "SayHello");
+  EXPECT_EQ(gj["status_code"], 0);
+  EXPECT_EQ(gj["status_message"], "");
+  EXPECT_EQ(gj["request_messages"], 1);
+  EXPECT_EQ(gj["response_messages"], 40);
+  EXPECT_EQ(gj["requests"], Json::parse(R"([{"size":7,"compressed":false,"truncated":false,
+                                             "decoded":{"1":"world"}}])"));
+  EXPECT_EQ(gj["responses"][0]["decoded"],
+            Json::parse(R"({"1":"Hello","2":[1,2],"3":{"1":"9007199254740993"}})"));
+  EXPECT_EQ(gj["responses"][1], Json::parse(R"({"size":30,"compressed":true,"truncated":false,
+                                                 "decoded":null})"));
+  EXPECT_EQ(gj["responses"][2], Json::parse(R"({"size":5000,"compressed":false,"truncated":true,
+                                                 "decoded":null})"));
+  // Embedded as a value, not as a string holding JSON.
+  std::string line;
+  to_json(rec, line);
+  EXPECT_NE(line.find(R"("decoded":{"1":"world"})"), std::string::npos) << line;
+}
+
+TEST(JsonlSink, GrpcWithoutStatus) {
+  HttpRecord rec = http2_record();
+  rec.http.grpc.emplace().status_message = "\"quoted\"\n";
+  const Json j = round_trip(rec);
+  EXPECT_TRUE(j["http"]["grpc"]["status_code"].is_null());
+  EXPECT_EQ(j["http"]["grpc"]["status_message"], "\"quoted\"\n");
+  EXPECT_EQ(j["http"]["grpc"]["requests"], Json::array());
 }
 
 TEST(JsonlSink, DurationIsRoundedToMicroseconds) {

@@ -100,5 +100,30 @@ TEST(RequestUrl, AsteriskForm) {
              {"http://h", "h", "*"});
 }
 
+TEST(RequestUrl, Http2PseudoHeaders) {
+  // :scheme and :authority, first in the headers, win over the connection and Host.
+  expect_url(
+      {.target = "/api?x=1",
+       .headers = {{":scheme", "https"}, {":authority", "api.example.com"}, {"host", "other"}}},
+      {"https://api.example.com/api?x=1", "api.example.com", "/api?x=1"});
+  expect_url({.target = "/g.S/M",
+              .headers = {{":scheme", "http"}, {":authority", "localhost:50051"}},
+              .tls = true},
+             {"http://localhost:50051/g.S/M", "localhost:50051", "/g.S/M"});
+  // Without :authority (allowed with a Host header), Host; without :scheme, the connection.
+  expect_url({.target = "/", .headers = {{":scheme", "https"}, {"host", "h.example"}}},
+             {"https://h.example/", "h.example", "/"});
+  expect_url({.target = "/", .headers = {{":authority", "a.example"}}, .tls = true},
+             {"https://a.example/", "a.example", "/"});
+  // Only leading pseudo-headers count.
+  expect_url({.target = "/", .headers = {{"x", "y"}, {":authority", "late.example"}}},
+             {"http://93.184.216.34:80/", "93.184.216.34:80", "/"});
+  // HTTP/2 CONNECT: the parser sets the target to :authority.
+  expect_url({.method = "CONNECT",
+              .target = "proxy.example:443",
+              .headers = {{":authority", "proxy.example:443"}}},
+             {"http://proxy.example:443", "proxy.example:443", ""});
+}
+
 }  // namespace
 }  // namespace qtap
