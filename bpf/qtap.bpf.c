@@ -16,6 +16,7 @@
 #include "maps.h"
 #include "sockets.h"
 #include "tls.h"
+#include "tls_go.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

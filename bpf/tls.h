@@ -123,6 +123,8 @@ int BPF_KRETPROBE(qtap_tls_return, long rc) {
   __u64 bytes = 0;
   if (style == QTAP_TLS_STYLE_RET) {
     bytes = ret > 0 ? ret : 0;
+  } else if (style == QTAP_TLS_STYLE_RET_SSIZE) {
+    bytes = rc > 0 ? rc : 0;
   } else if (ret > 0 && c.done_ptr) {
     bpf_probe_read_user(&bytes, sizeof(bytes), (void *)c.done_ptr);
   }

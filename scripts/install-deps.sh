@@ -15,6 +15,7 @@ BUILD_PKGS=(
 TEST_PKGS=(
   python3 python3-pytest curl nginx wrk iproute2 procps openssl
   nghttp2-client nghttp2-server python3-grpcio
+  golang-1.19-go gnutls-bin libcurl3-gnutls libcurl3-nss libcurl4-openssl-dev
 )
 
 want=("${BUILD_PKGS[@]}")

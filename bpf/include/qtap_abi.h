@@ -83,6 +83,9 @@ enum qtap_data_call {
 enum qtap_tls_library {
   QTAP_TLS_NONE = 0,
   QTAP_TLS_OPENSSL = 1,
+  QTAP_TLS_GO = 2,
+  QTAP_TLS_GNUTLS = 3,
+  QTAP_TLS_NSS = 4,
 };
 
 /* How a TLS probe reads its arguments (the uprobe's cookie). The ABI of the
@@ -91,11 +94,27 @@ enum qtap_tls_style {
   QTAP_TLS_STYLE_RET = 1,      /* int f(ssl, buf, int num): bytes = return value */
   QTAP_TLS_STYLE_DONE_ARG4 = 2, /* int f(ssl, buf, size_t, size_t *done): bytes = *done */
   QTAP_TLS_STYLE_DONE_ARG5 = 3, /* int f(ssl, buf, size_t, u64 flags, size_t *done) */
+  QTAP_TLS_STYLE_RET_SSIZE = 4, /* ssize_t f(session, buf, size_t): bytes = return value */
 };
 
-/* Uprobe cookie layout: direction | style << 8 | library << 16. */
+/* Where Go keeps the socket fd of a *tls.Conn (per Go version; the
+ * "go_offsets" array map, indexed by the uprobe cookie's bits 24..31):
+ *   fd = *(i64 *)(*(u64 *)(*(u64 *)(conn + conn_data) + tcpconn_fd) + netfd_sysfd)
+ * conn_data: the data word of tls.Conn's `conn net.Conn` interface;
+ * tcpconn_fd: *net.TCPConn -> conn.fd (*netFD); netfd_sysfd: netFD.pfd.Sysfd. */
+struct qtap_go_offsets {
+  qtap_u32 conn_data;
+  qtap_u32 tcpconn_fd;
+  qtap_u32 netfd_sysfd;
+  qtap_u32 _pad;
+};
+#define QTAP_GO_OFFSETS_MAX 16
+
+/* Uprobe cookie layout: direction | style << 8 | library << 16 | extra << 24
+ * (extra: the Go offsets index). */
 #define QTAP_TLS_COOKIE(dir, style, lib) \
   ((qtap_u64)(dir) | ((qtap_u64)(style) << 8) | ((qtap_u64)(lib) << 16))
+#define QTAP_TLS_COOKIE_EXTRA(cookie, extra) ((cookie) | ((qtap_u64)(extra) << 24))
 
 /* Flags on data events. */
 #define QTAP_DATA_F_TLS (1u << 0)          /* plaintext taken from a TLS library probe */

@@ -31,6 +31,10 @@ void add_capture_options(CLI::App& app, Options& o, std::string& format) {
       });
   app.add_option("--record", o.record_path, "also record raw kernel events to PATH (for `qtap replay`)");
   app.add_flag("!--no-color", o.color, "no ANSI colours on the console");
+  app.add_option("--tls-libraries", o.tls_libraries,
+                 "TLS libraries to probe, comma-separated (default: openssl,go,gnutls,nss)")
+      ->delimiter(',')
+      ->check(CLI::IsMember({"openssl", "go", "gnutls", "nss"}));
   app.add_flag("--noop-probes", o.noop_probes,
                "benchmarking: attach every probe but make the BPF programs return at once");
 }

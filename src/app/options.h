@@ -27,6 +27,7 @@ struct Options {
   std::string replay_path;  // `qtap replay FILE`
   bool color = true;        // console colours when writing to a terminal
   bool noop_probes = false; // benchmark floor: probes attached, programs empty
+  std::vector<std::string> tls_libraries{"openssl", "go", "gnutls", "nss"};  // what is probed
 };
 
 // Parsing result: options, or an exit code with the message already printed

@@ -5,6 +5,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -55,6 +56,18 @@ class TlsObserver final : public ProcessObserver {
  private:
   probes::TlsAttacher& a_;
 };
+
+probes::TlsAttacherConfig tls_config(const Options& o) {
+  probes::TlsAttacherConfig c;
+  auto has = [&](const char* lib) {
+    return std::find(o.tls_libraries.begin(), o.tls_libraries.end(), lib) != o.tls_libraries.end();
+  };
+  c.openssl = has("openssl");
+  c.go = has("go");
+  c.gnutls = has("gnutls");
+  c.nss = has("nss");
+  return c;
+}
 
 int fail(const std::string& msg) {
   std::cerr << "qtap: " << msg << "\n";
@@ -131,7 +144,7 @@ int run_tap(const Options& o) {
   pipeline.set_forget([&probes](uint32_t pid, int32_t fd) { probes.forget(pid, fd); });
 
   // TLS libraries present now are probed before capture is declared live.
-  probes::TlsAttacher tls(probes::TlsAttacherConfig{}, &probes);
+  probes::TlsAttacher tls(tls_config(o), &probes);
   tls.discover_all();
   tls.start();
   TlsObserver observer(tls);

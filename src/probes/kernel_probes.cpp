@@ -119,6 +119,8 @@ Result<std::unique_ptr<KernelProbes>> KernelProbes::start(const ProbeConfig& cfg
   bpf_program__set_autoattach(impl->skel->progs.qtap_tls_return, false);
   bpf_program__set_autoattach(impl->skel->progs.qtap_tls_set_fd, false);
   bpf_program__set_autoattach(impl->skel->progs.qtap_tls_free, false);
+  bpf_program__set_autoattach(impl->skel->progs.qtap_go_tls_enter, false);
+  bpf_program__set_autoattach(impl->skel->progs.qtap_go_tls_ret, false);
   if (int err = qtap_bpf__attach(impl->skel); err) {
     return make_error(fmt::format(
         "cannot attach qtap's tracepoints ({}); `qtap check` lists what this kernel lacks",
@@ -161,6 +163,9 @@ Result<void> KernelProbes::attach_uprobes(const std::string& path, const std::ve
         break;
       case UprobeKind::kTlsSetFd: prog = impl_->skel->progs.qtap_tls_set_fd; break;
       case UprobeKind::kTlsFree: prog = impl_->skel->progs.qtap_tls_free; break;
+      case UprobeKind::kGoEnter: prog = impl_->skel->progs.qtap_go_tls_enter; break;
+      // Go: a plain uprobe on each RET, never a uretprobe (see bpf/tls_go.h).
+      case UprobeKind::kGoReturn: prog = impl_->skel->progs.qtap_go_tls_ret; break;
     }
     bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), p.file_offset, &opts);
     if (!link) {
@@ -172,6 +177,14 @@ Result<void> KernelProbes::attach_uprobes(const std::string& path, const std::ve
   }
   std::lock_guard lock(impl_->links_mu);
   impl_->links.insert(impl_->links.end(), made.begin(), made.end());
+  return {};
+}
+
+Result<void> KernelProbes::set_go_offsets(uint32_t index, const qtap_go_offsets& offsets) {
+  if (bpf_map__update_elem(impl_->skel->maps.go_offsets, &index, sizeof(index), &offsets,
+                           sizeof(offsets), 0) != 0) {
+    return make_error(fmt::format("cannot store Go offsets #{}: {}", index, errno_text(errno)));
+  }
   return {};
 }
 

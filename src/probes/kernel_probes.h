@@ -29,7 +29,7 @@ struct ProbeConfig {
 };
 
 // One uprobe on a file, for every process that maps it.
-enum class UprobeKind { kTlsEnter, kTlsReturn, kTlsSetFd, kTlsFree };
+enum class UprobeKind { kTlsEnter, kTlsReturn, kTlsSetFd, kTlsFree, kGoEnter, kGoReturn };
 struct Uprobe {
   UprobeKind kind;
   uint64_t file_offset = 0;
@@ -59,6 +59,9 @@ class KernelProbes {
   // ones already attached for this call are detached. Thread-safe with
   // respect to consume() (a different thread may attach).
   Result<void> attach_uprobes(const std::string& path, const std::vector<Uprobe>& probes);
+  // Stores where Go keeps the socket fd for one Go version; the index goes
+  // into the cookie of that binary's Go probes.
+  Result<void> set_go_offsets(uint32_t index, const qtap_go_offsets& offsets);
   // Lets the kernel report the executable mapping of this file again.
   void forget_file(uint32_t dev, uint64_t ino);
   size_t uprobe_count() const;

@@ -137,14 +137,14 @@ void TlsAttacher::scan_process(uint32_t pid) {
 }
 
 void TlsAttacher::discover_all() {
-  if (!cfg_.openssl) return;
+  if (!cfg_.any()) return;
   mnt_ns_scanned_.insert(own_mnt_ns_);
   for (const auto& lib : tls::scan_library_dirs("", tls::is_libssl_path)) examine(lib.host_path, false);
   for (uint32_t pid : list_pids(cfg_.proc_root)) scan_process(pid);
 }
 
 void TlsAttacher::start() {
-  if (!cfg_.openssl) return;
+  if (!cfg_.any()) return;
   worker_ = std::jthread([this](std::stop_token st) { run(st); });
 }
 

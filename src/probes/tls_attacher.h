@@ -24,6 +24,10 @@ namespace qtap::probes {
 struct TlsAttacherConfig {
   std::string proc_root = "/proc";
   bool openssl = true;
+  bool go = true;
+  bool gnutls = true;
+  bool nss = true;
+  bool any() const { return openssl || go || gnutls || nss; }
 };
 
 // What was found in one file, for logs and `qtap check`.
