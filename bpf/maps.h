@@ -10,7 +10,6 @@
 
 /* Load-time configuration, set by userspace in .rodata before load. */
 const volatile __u32 qtap_self_pid = 0;        /* never trace the agent itself */
-const volatile __u8 qtap_filter_pids = 0;      /* 1: only pids in pid_filter */
 const volatile __u32 qtap_max_call_bytes = 1u << 20; /* copy limit per call */
 /* Wake the agent only once this much is waiting in the ring buffer; it
  * also drains the buffer on a short timer. One wakeup per event would cost a
@@ -33,7 +32,43 @@ struct {
   __type(value, __u64);
 } stats SEC(".maps");
 
-/* Pids to trace when qtap_filter_pids is set (--pid). */
+/* Kernel-side filters (see qtap_filter in the ABI header). */
+struct {
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct qtap_filter);
+} filter SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u32);
+  __type(value, __u8);
+} pid_exclude SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u64); /* cgroup v2 id */
+  __type(value, __u8);
+} cgroup_include SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u64);
+  __type(value, __u8);
+} cgroup_exclude SEC(".maps");
+
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u16); /* local or remote port */
+  __type(value, __u8);
+} port_exclude SEC(".maps");
+
+/* Pids to trace with QTAP_FILTER_PID_INCLUDE (--pid, config filters). */
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 1024);
@@ -41,7 +76,8 @@ struct {
   __type(value, __u8);
 } pid_filter SEC(".maps");
 
-#define CONN_F_TLS 1u /* a TLS library was seen using this socket */
+#define CONN_F_TLS 1u      /* a TLS library was seen using this socket */
+#define CONN_F_FILTERED 2u /* excluded by a port filter: nothing is copied */
 
 /* What qtap knows about one socket fd. */
 struct conn_state {
@@ -197,13 +233,38 @@ static __always_inline void fill_header(struct qtap_event_header *h, __u32 type)
   h->tid = (__u32)id;
 }
 
+static __always_inline __u32 filter_flags(void) {
+  __u32 zero = 0;
+  struct qtap_filter *f = bpf_map_lookup_elem(&filter, &zero);
+  return f ? f->flags : 0;
+}
+
 /* True when the current process must be traced. */
 static __always_inline bool pid_wanted(__u32 pid) {
   if (pid == qtap_self_pid)
     return false;
-  if (qtap_filter_pids && !bpf_map_lookup_elem(&pid_filter, &pid))
+  __u32 flags = filter_flags();
+  if (!flags)
+    return true;
+  if ((flags & QTAP_FILTER_PID_INCLUDE) && !bpf_map_lookup_elem(&pid_filter, &pid))
     return false;
+  if ((flags & QTAP_FILTER_PID_EXCLUDE) && bpf_map_lookup_elem(&pid_exclude, &pid))
+    return false;
+  if (flags & (QTAP_FILTER_CGROUP_INCLUDE | QTAP_FILTER_CGROUP_EXCLUDE)) {
+    __u64 cg = bpf_get_current_cgroup_id();
+    if ((flags & QTAP_FILTER_CGROUP_INCLUDE) && !bpf_map_lookup_elem(&cgroup_include, &cg))
+      return false;
+    if ((flags & QTAP_FILTER_CGROUP_EXCLUDE) && bpf_map_lookup_elem(&cgroup_exclude, &cg))
+      return false;
+  }
   return true;
+}
+
+/* True when a connection's ports put it out of scope. */
+static __always_inline bool ports_excluded(__u16 local, __u16 remote) {
+  if (!(filter_flags() & QTAP_FILTER_PORTS))
+    return false;
+  return bpf_map_lookup_elem(&port_exclude, &local) || bpf_map_lookup_elem(&port_exclude, &remote);
 }
 
 #endif /* QTAP_BPF_MAPS_H */

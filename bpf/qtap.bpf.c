@@ -115,7 +115,7 @@ static __always_inline void on_connected(__u32 pid, int fd, __u8 source) {
 /* Bytes moved through a socket without being copied (sendfile, splice). */
 static __always_inline void gap_on(__u32 pid, int fd, __u8 dir, __u8 call, __u64 len) {
   struct conn_state *st = conn_lookup_or_infer(pid, fd);
-  if (!st)
+  if (!st || (st->flags & CONN_F_FILTERED))
     return;
   count(QTAP_CTR_UNCOPIED_CALLS, 1);
   count(QTAP_CTR_UNCOPIED_BYTES, len);
@@ -175,6 +175,10 @@ int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
   struct conn_state *st = conn_lookup_or_infer(pid, fd);
   if (!st)
     return 0;
+  if (st->flags & CONN_F_FILTERED) {
+    count(QTAP_CTR_FILTERED_BYTES, ret);
+    return 0;
+  }
   __u64 buf = BPF_CORE_READ(regs, si);
   __u64 iov_count = 0;
   if (id == NR_sendmsg || id == NR_recvmsg) {

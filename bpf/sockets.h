@@ -78,18 +78,25 @@ static __always_inline struct conn_state *
 conn_open(__u32 pid, int fd, struct sock *sk, __u16 family, __u8 source) {
   struct qtap_fd_key key = {.pid = pid, .fd = fd};
   struct conn_state st = {};
+  struct qtap_conn_open_event ev = {};
+  read_tuple(sk, family, &ev.local, &ev.remote);
+  if (ports_excluded(ev.local.port, ev.remote.port)) {
+    /* Remembered (so the fd is not walked again) but never reported. */
+    st.flags = CONN_F_FILTERED;
+    count(QTAP_CTR_FILTERED_CONNS, 1);
+    bpf_map_update_elem(&conns, &key, &st, BPF_ANY);
+    return bpf_map_lookup_elem(&conns, &key);
+  }
   st.conn_id = __sync_fetch_and_add(&qtap_next_conn_id, 1) + 1;
   if (bpf_map_update_elem(&conns, &key, &st, BPF_ANY) != 0) {
     count(QTAP_CTR_CONN_TABLE_FULL, 1);
     return NULL;
   }
-  struct qtap_conn_open_event ev = {};
   fill_header(&ev.hdr, QTAP_EV_CONN_OPEN);
   ev.conn_id = st.conn_id;
   ev.fd = fd;
   ev.family = family;
   ev.source = source;
-  read_tuple(sk, family, &ev.local, &ev.remote);
   ev.cgroup_id = bpf_get_current_cgroup_id();
   __u64 ug = bpf_get_current_uid_gid();
   ev.uid = (__u32)ug;
@@ -119,6 +126,10 @@ static __always_inline void conn_close(__u32 pid, int fd) {
   struct conn_state *st = bpf_map_lookup_elem(&conns, &key);
   if (!st)
     return;
+  if (st->flags & CONN_F_FILTERED) {
+    bpf_map_delete_elem(&conns, &key);
+    return;
+  }
   struct qtap_conn_close_event ev = {};
   fill_header(&ev.hdr, QTAP_EV_CONN_CLOSE);
   ev.conn_id = st->conn_id;

@@ -138,6 +138,10 @@ int BPF_KRETPROBE(qtap_tls_return, long rc) {
   struct qtap_tls_key key = {.pid = pid, .session = c.session};
   struct tls_fd *tf = bpf_map_lookup_elem(&tls_fds, &key);
   struct conn_state *st = tf ? conn_lookup_or_infer(pid, tf->fd) : NULL;
+  if (st && (st->flags & CONN_F_FILTERED)) {
+    count(QTAP_CTR_FILTERED_BYTES, bytes);
+    return 0;
+  }
   if (st && tf) {
     st->flags |= CONN_F_TLS;
     __u8 flags = QTAP_DATA_F_TLS | (tf->inferred ? QTAP_DATA_F_FD_INFERRED : 0);

@@ -100,6 +100,10 @@ int BPF_KPROBE(qtap_go_tls_ret) {
     count(QTAP_CTR_TLS_NO_SOCKET, 1);
     return 0;
   }
+  if (st->flags & CONN_F_FILTERED) {
+    count(QTAP_CTR_FILTERED_BYTES, n);
+    return 0;
+  }
   st->flags |= CONN_F_TLS;
   __u64 offset = dir == QTAP_DIR_SEND ? __sync_fetch_and_add(&st->tls_sent, n)
                                       : __sync_fetch_and_add(&st->tls_recv, n);

@@ -245,13 +245,27 @@ struct qtap_proc_exit_event {
   X(CONN_TABLE_FULL, "conn_table_full")                                         \
   X(TLS_CALLS, "tls_calls")                     /* TLS reads/writes with data */ \
   X(TLS_NO_SOCKET, "tls_no_socket")             /* ... whose socket was unknown */ \
-  X(CIPHERTEXT_SKIPPED_BYTES, "ciphertext_skipped_bytes")
+  X(CIPHERTEXT_SKIPPED_BYTES, "ciphertext_skipped_bytes")                     \
+  X(FILTERED_CONNS, "filtered_conns")           /* connections a filter dropped */ \
+  X(FILTERED_BYTES, "filtered_bytes")           /* their bytes, never copied */
 
 enum qtap_counter {
 #define QTAP_COUNTER_ENUM(name, str) QTAP_CTR_##name,
   QTAP_COUNTERS(QTAP_COUNTER_ENUM)
 #undef QTAP_COUNTER_ENUM
   QTAP_CTR__COUNT
+};
+
+/* Kernel-side filters (the "filter" array map, one element): which of the
+ * filter maps apply. Set by userspace, changed on config reload. */
+#define QTAP_FILTER_PID_INCLUDE (1u << 0)    /* only pids in pid_filter */
+#define QTAP_FILTER_PID_EXCLUDE (1u << 1)    /* not pids in pid_exclude */
+#define QTAP_FILTER_CGROUP_INCLUDE (1u << 2) /* only cgroups in cgroup_include */
+#define QTAP_FILTER_CGROUP_EXCLUDE (1u << 3) /* not cgroups in cgroup_exclude */
+#define QTAP_FILTER_PORTS (1u << 4)          /* drop connections with a port in port_exclude */
+struct qtap_filter {
+  qtap_u32 flags;
+  qtap_u32 _pad;
 };
 
 /* Key of the "tls_fds" map: a TLS session in a process. */

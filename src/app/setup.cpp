@@ -53,10 +53,14 @@ void print_stats(const Pipeline& p, const std::optional<probes::Counters>& k) {
     const auto& c = *k;
     out += fmt::format(
         "qtap drops: ring buffer full {} events ({}), over copy limit {}, iovec limit {}, "
-        "unreadable buffers {}, not copied (sendfile/splice/mmsg) {} calls ({})\n",
+        "unreadable buffers {}, not copied (sendfile/splice/mmsg) {} calls ({})\n"
+        "qtap kernel filters: {} connections ({}) dropped before copying; TLS: {} calls, {} without "
+        "a known socket, {} ciphertext not copied\n",
         c[QTAP_CTR_RINGBUF_DROPS], bytes_text(c[QTAP_CTR_RINGBUF_DROP_BYTES]),
         bytes_text(c[QTAP_CTR_TRUNCATED_BYTES]), bytes_text(c[QTAP_CTR_IOV_TRUNCATED_BYTES]),
-        c[QTAP_CTR_COPY_FAILURES], c[QTAP_CTR_UNCOPIED_CALLS], bytes_text(c[QTAP_CTR_UNCOPIED_BYTES]));
+        c[QTAP_CTR_COPY_FAILURES], c[QTAP_CTR_UNCOPIED_CALLS], bytes_text(c[QTAP_CTR_UNCOPIED_BYTES]),
+        c[QTAP_CTR_FILTERED_CONNS], bytes_text(c[QTAP_CTR_FILTERED_BYTES]), c[QTAP_CTR_TLS_CALLS],
+        c[QTAP_CTR_TLS_NO_SOCKET], bytes_text(c[QTAP_CTR_CIPHERTEXT_SKIPPED_BYTES]));
   }
   out += fmt::format(
       "qtap streams: {} missing from streams, {} connections seen without their open event, {} "

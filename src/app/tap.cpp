@@ -125,7 +125,7 @@ int run_tap(const Options& o) {
 
   probes::ProbeConfig pcfg;
   pcfg.self_pid = static_cast<uint32_t>(getpid());
-  pcfg.pids = o.pids;
+  pcfg.filter.include_pids = o.pids;
   pcfg.max_call_bytes = kernel_copy_limit(o.max_body);
   pcfg.ringbuf_bytes = o.ringbuf_mb << 20;
   pcfg.noop = o.noop_probes;

@@ -84,7 +84,6 @@ Result<std::unique_ptr<KernelProbes>> KernelProbes::start(const ProbeConfig& cfg
   }
   auto* ro = impl->skel->rodata;
   ro->qtap_self_pid = cfg.self_pid;
-  ro->qtap_filter_pids = cfg.pids.empty() ? 0 : 1;
   ro->qtap_max_call_bytes = cfg.max_call_bytes;
   ro->qtap_noop = cfg.noop ? 1 : 0;
   ro->qtap_wakeup_bytes = std::min(cfg.wakeup_bytes, cfg.ringbuf_bytes / 4);
@@ -102,13 +101,6 @@ Result<std::unique_ptr<KernelProbes>> KernelProbes::start(const ProbeConfig& cfg
         "feature is missing, and --log-level debug for the verifier's log",
         errno_text(err)));
   }
-  for (uint32_t pid : cfg.pids) {
-    uint8_t one = 1;
-    if (bpf_map__update_elem(impl->skel->maps.pid_filter, &pid, sizeof(pid), &one, sizeof(one), 0)) {
-      return make_error(fmt::format("cannot add pid {} to the pid filter: {}", pid, errno_text(errno)));
-    }
-  }
-
   impl->rb = ring_buffer__new(bpf_map__fd(impl->skel->maps.events), &Impl::on_sample, impl.get(),
                               nullptr);
   if (!impl->rb) return make_error(fmt::format("cannot map the ring buffer: {}", errno_text(errno)));
@@ -127,7 +119,9 @@ Result<std::unique_ptr<KernelProbes>> KernelProbes::start(const ProbeConfig& cfg
         errno_text(err)));
   }
   spdlog::debug("BPF programs attached: sys_enter, sys_exit, sched_process_exec, sched_process_exit");
-  return std::unique_ptr<KernelProbes>(new KernelProbes(std::move(impl)));
+  std::unique_ptr<KernelProbes> kp(new KernelProbes(std::move(impl)));
+  if (auto r = kp->set_filter(cfg.filter); !r) return r.error();
+  return kp;
 }
 
 int KernelProbes::ring_fd() const { return ring_buffer__epoll_fd(impl_->rb); }
@@ -177,6 +171,52 @@ Result<void> KernelProbes::attach_uprobes(const std::string& path, const std::ve
   }
   std::lock_guard lock(impl_->links_mu);
   impl_->links.insert(impl_->links.end(), made.begin(), made.end());
+  return {};
+}
+
+namespace {
+// Empties a hash map whose keys are K.
+template <typename K>
+void clear_map(bpf_map* m) {
+  K key{}, next{};
+  while (bpf_map__get_next_key(m, nullptr, &next, sizeof(next)) == 0) {
+    key = next;
+    bpf_map__delete_elem(m, &key, sizeof(key), 0);
+  }
+}
+
+template <typename K>
+Result<void> fill_map(bpf_map* m, const std::vector<K>& keys, const char* what) {
+  clear_map<K>(m);
+  uint8_t one = 1;
+  for (K k : keys) {
+    if (bpf_map__update_elem(m, &k, sizeof(k), &one, sizeof(one), 0) != 0) {
+      return make_error(fmt::format("cannot add {} {} to the kernel filter: {}", what, k, errno_text(errno)));
+    }
+  }
+  return {};
+}
+}  // namespace
+
+Result<void> KernelProbes::set_filter(const KernelFilter& f) {
+  auto& maps = impl_->skel->maps;
+  // Off while the maps change, then on with the new sets.
+  qtap_filter off{}, on{};
+  uint32_t zero = 0;
+  bpf_map__update_elem(maps.filter, &zero, sizeof(zero), &off, sizeof(off), 0);
+  if (auto r = fill_map(maps.pid_filter, f.include_pids, "pid"); !r) return r;
+  if (auto r = fill_map(maps.pid_exclude, f.exclude_pids, "pid"); !r) return r;
+  if (auto r = fill_map(maps.cgroup_include, f.include_cgroups, "cgroup"); !r) return r;
+  if (auto r = fill_map(maps.cgroup_exclude, f.exclude_cgroups, "cgroup"); !r) return r;
+  if (auto r = fill_map(maps.port_exclude, f.exclude_ports, "port"); !r) return r;
+  if (!f.include_pids.empty()) on.flags |= QTAP_FILTER_PID_INCLUDE;
+  if (!f.exclude_pids.empty()) on.flags |= QTAP_FILTER_PID_EXCLUDE;
+  if (!f.include_cgroups.empty()) on.flags |= QTAP_FILTER_CGROUP_INCLUDE;
+  if (!f.exclude_cgroups.empty()) on.flags |= QTAP_FILTER_CGROUP_EXCLUDE;
+  if (!f.exclude_ports.empty()) on.flags |= QTAP_FILTER_PORTS;
+  if (bpf_map__update_elem(maps.filter, &zero, sizeof(zero), &on, sizeof(on), 0) != 0) {
+    return make_error(fmt::format("cannot set the kernel filter: {}", errno_text(errno)));
+  }
   return {};
 }
 

@@ -17,9 +17,19 @@
 
 namespace qtap::probes {
 
+// What the kernel filters before copying anything (pushed down from --pid
+// and the config file's filters). Empty lists: no filter of that kind.
+struct KernelFilter {
+  std::vector<uint32_t> include_pids;
+  std::vector<uint32_t> exclude_pids;
+  std::vector<uint64_t> include_cgroups;  // cgroup v2 ids
+  std::vector<uint64_t> exclude_cgroups;
+  std::vector<uint16_t> exclude_ports;    // local or remote
+};
+
 struct ProbeConfig {
   uint32_t self_pid = 0;
-  std::vector<uint32_t> pids;       // empty: every process
+  KernelFilter filter;
   uint32_t max_call_bytes = 1 << 20;  // bytes copied per read/write call
   uint32_t ringbuf_bytes = 32 << 20;  // power of two
   bool noop = false;  // every program returns at once (benchmark floor)
@@ -59,6 +69,8 @@ class KernelProbes {
   // ones already attached for this call are detached. Thread-safe with
   // respect to consume() (a different thread may attach).
   Result<void> attach_uprobes(const std::string& path, const std::vector<Uprobe>& probes);
+  // Replaces the kernel-side filters (start, config reload).
+  Result<void> set_filter(const KernelFilter& f);
   // Stores where Go keeps the socket fd for one Go version; the index goes
   // into the cookie of that binary's Go probes.
   Result<void> set_go_offsets(uint32_t index, const qtap_go_offsets& offsets);
