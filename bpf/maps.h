@@ -207,10 +207,14 @@ static __always_inline void count(enum qtap_counter c, __u64 v) {
     *p += v; /* per-CPU slot: no other writer can interleave */
 }
 
-/* Submits an event of `size` bytes, counting a drop if the buffer is full. */
-static __always_inline int submit(void *ev, __u64 size, __u64 payload_bytes) {
+/* Submits an event of `size` bytes, counting a drop if the buffer is full.
+ * `urgent` events (exec, a TLS library mapped) wake the agent at once: the
+ * attacher must probe a new program before its first TLS call. */
+static __always_inline int submit_flags(void *ev, __u64 size, __u64 payload_bytes, bool urgent) {
   __u64 flags = 0;
-  if (qtap_wakeup_bytes) {
+  if (urgent) {
+    flags = BPF_RB_FORCE_WAKEUP;
+  } else if (qtap_wakeup_bytes) {
     flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= qtap_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
                                                                                 : BPF_RB_NO_WAKEUP;
   }
@@ -222,6 +226,10 @@ static __always_inline int submit(void *ev, __u64 size, __u64 payload_bytes) {
   count(QTAP_CTR_EVENTS, 1);
   count(QTAP_CTR_DATA_BYTES, payload_bytes);
   return 0;
+}
+
+static __always_inline int submit(void *ev, __u64 size, __u64 payload_bytes) {
+  return submit_flags(ev, size, payload_bytes, false);
 }
 
 static __always_inline void fill_header(struct qtap_event_header *h, __u32 type) {

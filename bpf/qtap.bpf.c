@@ -237,7 +237,7 @@ int BPF_PROG(qtap_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
   __u64 size = offsetof(struct qtap_proc_exec_event, data) + flen + alen;
   if (size > sizeof(*ev))
     size = sizeof(*ev);
-  submit(ev, size, 0);
+  submit_flags(ev, size, 0, true);
   return 0;
 }
 

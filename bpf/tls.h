@@ -87,17 +87,24 @@ int BPF_KPROBE(qtap_tls_enter) {
   struct tls_call c = {};
   c.cookie = bpf_get_attach_cookie(ctx);
   c.session = PT_REGS_PARM1(ctx);
-  c.buf = PT_REGS_PARM2(ctx);
-  /* Both loads first: the verifier refuses a context access at an offset
+  /* All loads first: the verifier refuses a context access at an offset
    * chosen at run time, which a branch between them would let clang make. */
+  __u64 arg2 = PT_REGS_PARM2(ctx);
+  __u64 arg3 = PT_REGS_PARM3(ctx);
   __u64 arg4 = PT_REGS_PARM4(ctx);
   __u64 arg5 = PT_REGS_PARM5(ctx);
-  asm volatile("" : "+r"(arg4), "+r"(arg5));
+  asm volatile("" : "+r"(arg2), "+r"(arg3), "+r"(arg4), "+r"(arg5));
   __u8 style = (c.cookie >> 8) & 0xff;
-  if (style == QTAP_TLS_STYLE_DONE_ARG4)
+  c.buf = arg2;
+  if (style == QTAP_TLS_STYLE_DONE_ARG4) {
     c.done_ptr = arg4;
-  else if (style == QTAP_TLS_STYLE_DONE_ARG5)
+  } else if (style == QTAP_TLS_STYLE_DONE_ARG5) {
     c.done_ptr = arg5;
+  } else if (style == QTAP_TLS_STYLE_RECORD_TYPE) {
+    if ((__u32)arg2 != 23) /* alerts, handshake, heartbeats: not application data */
+      return 0;
+    c.buf = arg3;
+  }
   bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
   return 0;
 }
@@ -123,7 +130,7 @@ int BPF_KRETPROBE(qtap_tls_return, long rc) {
   __u64 bytes = 0;
   if (style == QTAP_TLS_STYLE_RET) {
     bytes = ret > 0 ? ret : 0;
-  } else if (style == QTAP_TLS_STYLE_RET_SSIZE) {
+  } else if (style == QTAP_TLS_STYLE_RET_SSIZE || style == QTAP_TLS_STYLE_RECORD_TYPE) {
     bytes = rc > 0 ? rc : 0;
   } else if (ret > 0 && c.done_ptr) {
     bpf_probe_read_user(&bytes, sizeof(bytes), (void *)c.done_ptr);
@@ -207,7 +214,7 @@ static __always_inline void report_exec_mapping(int fd) {
   ev.dev = dev;
   const unsigned char *name = BPF_CORE_READ(file, f_path.dentry, d_name.name);
   bpf_probe_read_kernel_str(ev.name, sizeof(ev.name), name);
-  submit(&ev, sizeof(ev), 0);
+  submit_flags(&ev, sizeof(ev), 0, true);
 }
 
 #endif /* QTAP_BPF_TLS_H */

@@ -64,8 +64,11 @@ static __always_inline int go_conn_fd(__u64 conn, __u32 offsets_index) {
   struct qtap_go_offsets *o = bpf_map_lookup_elem(&go_offsets, &offsets_index);
   if (!o)
     return -1;
-  __u64 tcpconn = 0, netfd = 0;
+  __u64 tcpconn = 0, netfd = 0, itab = 0;
   __s64 fd = -1;
+  if (o->tcp_conn_itab &&
+      (bpf_probe_read_user(&itab, sizeof(itab), (void *)(conn + o->conn_itab)) || itab != o->tcp_conn_itab))
+    return -1;
   if (bpf_probe_read_user(&tcpconn, sizeof(tcpconn), (void *)(conn + o->conn_data)) || !tcpconn)
     return -1;
   if (bpf_probe_read_user(&netfd, sizeof(netfd), (void *)(tcpconn + o->tcpconn_fd)) || !netfd)

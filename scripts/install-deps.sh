@@ -8,8 +8,9 @@ set -euo pipefail
 BUILD_PKGS=(
   build-essential cmake pkg-config clang llvm
   libbpf-dev bpftool libelf-dev zlib1g-dev libbrotli-dev
-  libfmt-dev libspdlog-dev libcli11-dev libzydis-dev libnghttp2-dev
+  libfmt-dev libspdlog-dev libcli11-dev libzydis-dev libnghttp2-dev libhyperscan-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
+  libyaml-cpp-dev libre2-dev
 )
 # Real peers for the end-to-end tests and benchmarks.
 TEST_PKGS=(

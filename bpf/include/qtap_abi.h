@@ -95,18 +95,25 @@ enum qtap_tls_style {
   QTAP_TLS_STYLE_DONE_ARG4 = 2, /* int f(ssl, buf, size_t, size_t *done): bytes = *done */
   QTAP_TLS_STYLE_DONE_ARG5 = 3, /* int f(ssl, buf, size_t, u64 flags, size_t *done) */
   QTAP_TLS_STYLE_RET_SSIZE = 4, /* ssize_t f(session, buf, size_t): bytes = return value */
+  /* ssize_t f(session, int type, buf, size_t, ...) (GnuTLS's internal receive):
+   * only record type 23 (application data) is plaintext for the application. */
+  QTAP_TLS_STYLE_RECORD_TYPE = 5,
 };
 
 /* Where Go keeps the socket fd of a *tls.Conn (per Go version; the
  * "go_offsets" array map, indexed by the uprobe cookie's bits 24..31):
  *   fd = *(i64 *)(*(u64 *)(*(u64 *)(conn + conn_data) + tcpconn_fd) + netfd_sysfd)
+ * (checked first: *(u64 *)(conn + conn_itab) == tcp_conn_itab, when known)
  * conn_data: the data word of tls.Conn's `conn net.Conn` interface;
  * tcpconn_fd: *net.TCPConn -> conn.fd (*netFD); netfd_sysfd: netFD.pfd.Sysfd. */
 struct qtap_go_offsets {
+  qtap_u32 conn_itab;   /* the itab word of tls.Conn's `conn net.Conn` */
   qtap_u32 conn_data;
   qtap_u32 tcpconn_fd;
   qtap_u32 netfd_sysfd;
-  qtap_u32 _pad;
+  /* The (*net.TCPConn, net.Conn) itab: when non-zero, the walk is done only
+   * if the connection is a plain TCP one (a wrapper type would read garbage). */
+  qtap_u64 tcp_conn_itab;
 };
 #define QTAP_GO_OFFSETS_MAX 16
 

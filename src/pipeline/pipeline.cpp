@@ -10,6 +10,9 @@ namespace qtap {
 const char* tls_library_name(uint8_t lib) {
   switch (lib) {
     case QTAP_TLS_OPENSSL: return "openssl";
+    case QTAP_TLS_GO: return "go";
+    case QTAP_TLS_GNUTLS: return "gnutls";
+    case QTAP_TLS_NSS: return "nss";
   }
   return nullptr;
 }

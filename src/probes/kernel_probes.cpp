@@ -4,9 +4,9 @@
 #include <bpf/libbpf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
-#include <algorithm>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -143,7 +143,14 @@ Counters KernelProbes::counters() const {
   return total;
 }
 
-Result<void> KernelProbes::attach_uprobes(const std::string& path, const std::vector<Uprobe>& probes) {
+Result<void> KernelProbes::attach_uprobes(const std::string& path, const std::vector<Uprobe>& wanted) {
+  // Returns before entries: a call that starts while we attach then meets
+  // either both probes or only its return (ignored), never an entry whose
+  // return is not there yet (its bytes would be lost, the stream cut).
+  std::vector<Uprobe> probes = wanted;
+  std::stable_partition(probes.begin(), probes.end(), [](const Uprobe& p) {
+    return p.kind == UprobeKind::kTlsReturn || p.kind == UprobeKind::kGoReturn;
+  });
   std::vector<bpf_link*> made;
   for (const Uprobe& p : probes) {
     bpf_program* prog = nullptr;

@@ -1,6 +1,7 @@
 #include "probes/tls_attacher.h"
 
 #include <dirent.h>
+#include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -9,6 +10,9 @@
 #include "common/log.h"
 #include "qtap_abi.h"
 #include "tls/elf_file.h"
+#include "tls/gnutls_plan.h"
+#include "tls/go_plan.h"
+#include "tls/nss_plan.h"
 #include "tls/openssl_plan.h"
 
 namespace qtap::probes {
@@ -66,7 +70,59 @@ std::vector<Uprobe> openssl_uprobes(const tls::ElfFile& elf, const tls::OpenSslP
   return out;
 }
 
+std::string_view base_name(std::string_view path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+bool is_gnutls_path(std::string_view path) { return base_name(path).starts_with("libgnutls.so"); }
+// NSS's TLS library (not OpenSSL's libssl.so.3, which is_libssl_path matches).
+bool is_nss_ssl_path(std::string_view path) { return base_name(path).starts_with("libssl3.so"); }
+
+uint64_t gnutls_cookie(const tls::GnuTlsTarget& t) {
+  uint8_t dir = t.role == "write" ? QTAP_DIR_SEND : QTAP_DIR_RECV;
+  uint8_t style = t.style == tls::GnuTlsArgStyle::kRecvInt ? QTAP_TLS_STYLE_RECORD_TYPE : QTAP_TLS_STYLE_RET_SSIZE;
+  return QTAP_TLS_COOKIE(dir, style, QTAP_TLS_GNUTLS);
+}
+
+std::vector<Uprobe> gnutls_uprobes(const tls::GnuTlsPlan& plan) {
+  std::vector<Uprobe> out;
+  for (const auto& t : plan.targets) {
+    out.push_back({UprobeKind::kTlsEnter, t.function.file_offset, gnutls_cookie(t)});
+    out.push_back({UprobeKind::kTlsReturn, t.function.file_offset, gnutls_cookie(t)});
+  }
+  if (plan.deinit) out.push_back({UprobeKind::kTlsFree, plan.deinit->file_offset, 0});
+  return out;
+}
+
+std::vector<Uprobe> nss_uprobes(const tls::NssSslPlan& plan) {
+  std::vector<Uprobe> out;
+  for (const auto& t : plan.targets) {
+    uint8_t dir = t.role == "write" ? QTAP_DIR_SEND : QTAP_DIR_RECV;
+    // ssl_Write/ssl_Read/ssl_Send/ssl_Recv return a PRInt32 byte count.
+    uint64_t cookie = QTAP_TLS_COOKIE(dir, QTAP_TLS_STYLE_RET, QTAP_TLS_NSS);
+    out.push_back({UprobeKind::kTlsEnter, t.file_offset, cookie});
+    out.push_back({UprobeKind::kTlsReturn, t.file_offset, cookie});
+  }
+  return out;
+}
+
+std::vector<Uprobe> go_uprobes(const tls::GoTlsPlan& plan, uint32_t offsets_index) {
+  std::vector<Uprobe> out;
+  for (const auto& f : plan.functions) {
+    uint8_t dir = f.role == "write" ? QTAP_DIR_SEND : QTAP_DIR_RECV;
+    uint64_t cookie = QTAP_TLS_COOKIE_EXTRA(QTAP_TLS_COOKIE(dir, 0, QTAP_TLS_GO), offsets_index);
+    out.push_back({UprobeKind::kGoEnter, f.entry.file_offset, cookie});
+    for (const auto& r : f.rets) out.push_back({UprobeKind::kGoReturn, r.file_offset, cookie});
+  }
+  return out;
+}
+
 }  // namespace
+
+bool is_tls_library_path(std::string_view path) {
+  return tls::is_libssl_path(path) || is_gnutls_path(path) || is_nss_ssl_path(path);
+}
 
 TlsAttacher::TlsAttacher(TlsAttacherConfig cfg, KernelProbes* probes)
     : cfg_(std::move(cfg)), probes_(probes), own_mnt_ns_(mnt_ns_of(cfg_.proc_root, 0)) {}
@@ -87,35 +143,105 @@ void TlsAttacher::examine_exe(uint32_t pid) {
   examine(link, true, n > 0 ? std::string(target, static_cast<size_t>(n)) : link);
 }
 
-void TlsAttacher::examine(const std::string& path, bool must_have_openssl, const std::string& shown) {
-  auto id = tls::file_identity(path);
-  if (!id || !examined_.insert(*id).second) return;
-  auto elf = tls::ElfFile::open(path);
-  if (!elf) {
-    spdlog::debug("TLS: cannot read {}: {}", shown.empty() ? path : shown, elf.error().message);
-    return;
-  }
-  if (must_have_openssl && !tls::has_openssl_symbols(*elf)) return;
-  TlsLibraryInfo info{shown.empty() ? path : shown, "openssl", "", 0, ""};
-  auto plan = tls::plan_openssl_probes(*elf);
-  if (!plan) {
-    info.error = plan.error().message;
-    spdlog::warn("TLS: {} has OpenSSL but no probe plan: {}", info.path, info.error);
-  } else {
-    info.description = plan->describe();
-    if (probes_) {
-      auto uprobes = openssl_uprobes(*elf, *plan);
-      if (auto r = probes_->attach_uprobes(path, uprobes); !r) {
-        info.error = r.error().message;
-        spdlog::warn("TLS: cannot probe {}: {}", info.path, info.error);
-      } else {
-        info.probes = uprobes.size();
-        spdlog::info("TLS: probing {}: {}", info.path, info.description);
-      }
+void TlsAttacher::record(TlsLibraryInfo info, const std::string& path, const std::vector<Uprobe>& uprobes) {
+  if (info.error.empty() && probes_) {
+    if (auto r = probes_->attach_uprobes(path, uprobes); !r) {
+      info.error = r.error().message;
+    } else {
+      info.probes = uprobes.size();
     }
+  }
+  if (!info.error.empty()) {
+    spdlog::warn("TLS: cannot probe {} ({}): {}", info.path, info.library, info.error);
+  } else if (probes_) {
+    std::string delay;
+    if (job_queued_) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - *job_queued_);
+      delay = fmt::format(" (probes live {:.1f} ms after the event)", us.count() / 1000.0);
+    }
+    spdlog::info("TLS: probing {}: {}{}", info.path, info.description, delay);
   }
   std::lock_guard lock(mu_);
   libs_.push_back(std::move(info));
+}
+
+uint32_t TlsAttacher::go_offsets_index(const qtap_go_offsets& o) {
+  for (size_t i = 0; i < go_offsets_.size(); i++) {
+    if (std::memcmp(&go_offsets_[i], &o, sizeof(o)) == 0) return static_cast<uint32_t>(i);
+  }
+  if (go_offsets_.size() >= QTAP_GO_OFFSETS_MAX) return UINT32_MAX;
+  go_offsets_.push_back(o);
+  uint32_t index = static_cast<uint32_t>(go_offsets_.size() - 1);
+  if (probes_) {
+    if (auto r = probes_->set_go_offsets(index, o); !r) spdlog::warn("TLS: {}", r.error().message);
+  }
+  return index;
+}
+
+void TlsAttacher::examine_go(const tls::ElfFile& elf, const std::string& path, const std::string& shown) {
+  auto plan = tls::plan_go_tls_probes(elf);
+  TlsLibraryInfo info{shown, "go", "", 0, ""};
+  if (!plan) {
+    // Most Go programs (the compiler, linkers, tools) never link crypto/tls.
+    if (plan.error().message.find("no function crypto/tls.") != std::string::npos) {
+      spdlog::debug("TLS: {} is a Go program without crypto/tls", shown);
+      return;
+    }
+    info.error = plan.error().message;
+    record(std::move(info), path, {});
+    return;
+  }
+  info.description = plan->describe();
+  qtap_go_offsets o{};
+  o.conn_itab = plan->offsets.tls_conn_conn;
+  o.conn_data = plan->offsets.tls_conn_conn + plan->offsets.iface_data;
+  o.tcpconn_fd = plan->offsets.conn_fd;
+  o.netfd_sysfd = plan->offsets.netfd_pfd + plan->offsets.pfd_sysfd;
+  // In a position-dependent executable the itab address is absolute; in a
+  // PIE it moves with the load address, unknown here: walk without the check.
+  o.tcp_conn_itab = elf.elf_type() == 2 ? plan->tcp_conn_itab.value_or(0) : 0;
+  uint32_t index = go_offsets_index(o);
+  if (index == UINT32_MAX) {
+    info.error = "too many distinct Go struct layouts in use";
+    record(std::move(info), path, {});
+    return;
+  }
+  record(std::move(info), path, go_uprobes(*plan, index));
+}
+
+void TlsAttacher::examine(const std::string& path, bool executable, const std::string& shown_name) {
+  auto id = tls::file_identity(path);
+  if (!id || !examined_.insert(*id).second) return;
+  const std::string& shown = shown_name.empty() ? path : shown_name;
+  auto elf = tls::ElfFile::open(path);
+  if (!elf) {
+    spdlog::debug("TLS: cannot read {}: {}", shown, elf.error().message);
+    return;
+  }
+  if (executable) {
+    // Go never calls a C TLS library; its own crypto/tls is in the binary.
+    if (auto build = tls::read_go_buildinfo(*elf)) {
+      if (cfg_.go) examine_go(*elf, path, shown);
+      return;
+    }
+    if (!cfg_.openssl || !tls::has_openssl_symbols(*elf)) return;
+  }
+  if (cfg_.gnutls && is_gnutls_path(shown)) {
+    auto plan = tls::plan_gnutls_probes(*elf);
+    TlsLibraryInfo info{shown, "gnutls", plan ? plan->describe() : "", 0, plan ? "" : plan.error().message};
+    record(std::move(info), path, plan ? gnutls_uprobes(*plan) : std::vector<Uprobe>{});
+    return;
+  }
+  if (cfg_.nss && is_nss_ssl_path(shown)) {
+    auto plan = tls::plan_nss_ssl_probes(*elf);
+    TlsLibraryInfo info{shown, "nss", plan ? plan->describe() : "", 0, plan ? "" : plan.error().message};
+    record(std::move(info), path, plan ? nss_uprobes(*plan) : std::vector<Uprobe>{});
+    return;
+  }
+  if (!cfg_.openssl || !(executable || tls::is_libssl_path(shown))) return;
+  auto plan = tls::plan_openssl_probes(*elf);
+  TlsLibraryInfo info{shown, "openssl", plan ? plan->describe() : "", 0, plan ? "" : plan.error().message};
+  record(std::move(info), path, plan ? openssl_uprobes(*elf, *plan) : std::vector<Uprobe>{});
 }
 
 void TlsAttacher::scan_root_once(uint32_t pid) {
@@ -124,14 +250,16 @@ void TlsAttacher::scan_root_once(uint32_t pid) {
   // Our own namespace is the host's root; others are reached through a
   // process living in them.
   std::string root = ns == own_mnt_ns_ ? "" : fmt::format("{}/{}/root", cfg_.proc_root, pid);
-  for (const auto& lib : tls::scan_library_dirs(root, tls::is_libssl_path)) examine(lib.host_path, false);
+  for (const auto& lib : tls::scan_library_dirs(root, is_tls_library_path)) {
+    examine(lib.host_path, false, lib.host_path);
+  }
 }
 
 void TlsAttacher::scan_process(uint32_t pid) {
   if (pid == static_cast<uint32_t>(getpid())) return;
   scan_root_once(pid);
-  if (auto files = tls::find_mapped_files(cfg_.proc_root, pid, tls::is_libssl_path)) {
-    for (const auto& f : *files) examine(f.access_path, false);
+  if (auto files = tls::find_mapped_files(cfg_.proc_root, pid, is_tls_library_path)) {
+    for (const auto& f : *files) examine(f.access_path, false, f.path);
   }
   examine_exe(pid);
 }
@@ -139,7 +267,7 @@ void TlsAttacher::scan_process(uint32_t pid) {
 void TlsAttacher::discover_all() {
   if (!cfg_.any()) return;
   mnt_ns_scanned_.insert(own_mnt_ns_);
-  for (const auto& lib : tls::scan_library_dirs("", tls::is_libssl_path)) examine(lib.host_path, false);
+  for (const auto& lib : tls::scan_library_dirs("", is_tls_library_path)) examine(lib.host_path, false, lib.host_path);
   for (uint32_t pid : list_pids(cfg_.proc_root)) scan_process(pid);
 }
 
@@ -150,14 +278,14 @@ void TlsAttacher::start() {
 
 void TlsAttacher::on_exec(uint32_t pid) {
   std::lock_guard lock(mu_);
-  if (queue_.size() < kMaxQueuedJobs) queue_.push_back({Job::kExec, pid, 0, 0});
+  if (queue_.size() < kMaxQueuedJobs) queue_.push_back({Job::kExec, pid, 0, 0, std::chrono::steady_clock::now()});
   cv_.notify_one();
 }
 
 void TlsAttacher::on_exec_mapping(uint32_t pid, uint32_t dev, uint64_t ino, std::string_view name) {
-  if (!tls::is_libssl_path(name)) return;
+  if (!is_tls_library_path(name)) return;
   std::lock_guard lock(mu_);
-  if (queue_.size() < kMaxQueuedJobs) queue_.push_back({Job::kMapping, pid, dev, ino});
+  if (queue_.size() < kMaxQueuedJobs) queue_.push_back({Job::kMapping, pid, dev, ino, std::chrono::steady_clock::now()});
   cv_.notify_one();
 }
 
@@ -170,7 +298,9 @@ void TlsAttacher::run(std::stop_token stop) {
       job = queue_.front();
       queue_.pop_front();
     }
+    job_queued_ = job.queued;
     handle(job);
+    job_queued_.reset();
   }
 }
 
@@ -181,13 +311,13 @@ void TlsAttacher::handle(const Job& job) {
     return;
   }
   // A libssl mapped for the first time: find it through the process's maps.
-  auto files = tls::find_mapped_files(cfg_.proc_root, job.pid, tls::is_libssl_path);
+  auto files = tls::find_mapped_files(cfg_.proc_root, job.pid, is_tls_library_path);
   bool found = false;
   if (files) {
     for (const auto& f : *files) {
       if (f.inode != job.ino) continue;
       found = true;
-      examine(f.access_path, false);
+      examine(f.access_path, false, f.path);
     }
   }
   // The process went away before we looked: let the kernel report the file

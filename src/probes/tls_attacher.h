@@ -7,10 +7,12 @@
 // seen before (dlopen, LD_LIBRARY_PATH copies) on a worker thread.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -19,7 +21,14 @@
 #include "probes/kernel_probes.h"
 #include "tls/tls_discovery.h"
 
+namespace qtap::tls {
+class ElfFile;
+}
+
 namespace qtap::probes {
+
+// libssl.so* (OpenSSL), libgnutls.so*, libssl3.so (NSS).
+bool is_tls_library_path(std::string_view path);
 
 struct TlsAttacherConfig {
   std::string proc_root = "/proc";
@@ -64,6 +73,7 @@ class TlsAttacher {
     uint32_t pid = 0;
     uint32_t dev = 0;
     uint64_t ino = 0;
+    std::chrono::steady_clock::time_point queued{};
   };
 
   void run(std::stop_token stop);
@@ -71,10 +81,14 @@ class TlsAttacher {
   void scan_process(uint32_t pid);
   void scan_root_once(uint32_t pid);
   // Plans and attaches `path` unless its file was examined already.
-  // `must_have_openssl`: an executable, probed only if OpenSSL is linked in.
-  // `shown`: the name for logs when `path` is a /proc link.
-  void examine(const std::string& path, bool must_have_openssl, const std::string& shown = {});
+  // `executable`: a program (Go, or OpenSSL linked in) rather than a library
+  // recognised by its name. `shown`: its name for logs and for recognising
+  // the library (`path` may be a /proc link).
+  void examine(const std::string& path, bool executable, const std::string& shown = {});
   void examine_exe(uint32_t pid);
+  void examine_go(const tls::ElfFile& elf, const std::string& path, const std::string& shown);
+  void record(TlsLibraryInfo info, const std::string& path, const std::vector<Uprobe>& uprobes);
+  uint32_t go_offsets_index(const qtap_go_offsets& o);
 
   TlsAttacherConfig cfg_;
   KernelProbes* probes_;
@@ -82,12 +96,16 @@ class TlsAttacher {
   // Touched by discover_all() before start(), then by the worker only.
   std::unordered_set<tls::FileIdentity, tls::FileIdentityHash> examined_;
   std::unordered_set<uint64_t> mnt_ns_scanned_;
+  std::vector<qtap_go_offsets> go_offsets_;  // index = the Go probes' cookie extra
 
   mutable std::mutex mu_;  // guards queue_ and libs_
   std::condition_variable_any cv_;
   std::deque<Job> queue_;
   std::vector<TlsLibraryInfo> libs_;
   std::jthread worker_;
+  // When the event behind the job being handled arrived (worker only): the
+  // log says how long a new program ran unprobed.
+  std::optional<std::chrono::steady_clock::time_point> job_queued_;
 };
 
 }  // namespace qtap::probes

@@ -81,6 +81,12 @@ class Qtap:
     def stderr(self):
         return self.err.read_text(errors="replace") if self.err.exists() else ""
 
+    def wait_probed(self, path, timeout=20):
+        """Until qtap logs that it probes the TLS code in `path`: a program
+        exec'd for the first time runs unprobed until then (milliseconds;
+        the log line says how many)."""
+        return wait_until(lambda: f"TLS: probing {path}:" in self.stderr(), timeout, f"qtap to probe {path}")
+
     def records(self):
         """Every complete JSON line written so far."""
         if self.out.exists():

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Overhead of qtap on Go programs: a Go HTTPS server (crypto/tls, HTTP/1.1
+# keep-alive, echoing 1 KiB bodies) under load from a Go client on loopback,
+# both built here from tests/e2e/peers/go/tlspeer.go with Debian's Go 1.19.
+# Three runs: without qtap; qtap with every BPF program returning at once
+# (--noop-probes: what the probes cost by themselves); qtap capturing
+# everything (JSON to /dev/null). Both sides are traced, as on a real host.
+# Prints requests/s, ratios and qtap's CPU seconds. Needs root.
+#   bench/go_tls.sh [--duration 10] [--connections 8] [--body 1024] [--qtap build/qtap]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+qtap=$here/../build/qtap
+go=/usr/lib/go-1.19/bin/go
+duration=10
+conns=8
+body=1024
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --duration) duration=$2; shift 2 ;;
+    --connections) conns=$2; shift 2 ;;
+    --body) body=$2; shift 2 ;;
+    --qtap) qtap=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+tmp=$(mktemp -d)
+peer=$tmp/tlspeer
+HOME=$tmp GOCACHE=$tmp/cache GOPATH=$tmp/gopath GO111MODULE=auto GOFLAGS= \
+  "$go" build -o "$peer" "$here/../tests/e2e/peers/go/tlspeer.go"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -days 2 \
+  -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
+coproc SRV { exec "$peer" serve "$tmp/cert.pem" "$tmp/key.pem"; }
+srv=$SRV_PID
+trap 'kill $srv 2>/dev/null; rm -rf "$tmp"' EXIT
+read -r _ port <&"${SRV[0]}"
+url="https://localhost:$port/echo"
+
+run_load() { "$peer" load "$url" "$tmp/cert.pem" "$conns" "$duration" "$body" | awk '/^rps/ {print $2}'; }
+
+# Runs the load under qtap with extra flags; prints "req/s cpu_seconds".
+with_qtap() {
+  rm -f "$tmp/ready"
+  "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
+  local q=$!
+  until [ -e "$tmp/ready" ]; do sleep 0.05; done
+  # The server was running before qtap: it is probed at start-up, the
+  # client (same binary) by the time it runs.
+  local before after rps
+  before=$(awk '{print $14 + $15}' "/proc/$q/stat")
+  rps=$(run_load)
+  after=$(awk '{print $14 + $15}' "/proc/$q/stat")
+  kill -INT $q
+  wait $q
+  echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
+}
+
+base=$(run_load)
+read -r floor floor_cpu < <(with_qtap --noop-probes)
+read -r full full_cpu < <(with_qtap)
+
+pct() { echo "$1 * 100 / $2" | bc -l; }
+echo "Go crypto/tls server and client, HTTP/1.1 keep-alive, $body B each way, $conns connections, ${duration}s per run"
+printf 'without qtap              %9.0f req/s\n' "$base"
+printf 'qtap probes, no work      %9.0f req/s  %5.1f%% of without   qtap CPU %.2f s\n' "$floor" "$(pct "$floor" "$base")" "$floor_cpu"
+printf 'qtap full capture         %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
+  "$full" "$(pct "$full" "$base")" "$(pct "$full" "$floor")" "$full_cpu"
+grep -E "^qtap (stats|drops)|TLS: probing $peer" "$tmp/qtap.err" | sed 's/: Go .*(probes/ (probes/'
