@@ -8,7 +8,8 @@
  * and Go copies goroutine stacks. So the entry probe (on the first cheap
  * instruction of the prologue, where the arguments are intact) saves the call
  * keyed by goroutine - goroutines move between threads - and a plain uprobe on
- * every RET of the function reads n.
+ * every RET of the function reads n. (*Conn).Write needs no return probe
+ * when its entry probe sits on the stack check (qtap_go_tls_write).
  *
  * The socket comes from the tls.Conn itself: c.conn (a net.Conn interface
  * whose data word is a *net.TCPConn) -> fd *netFD -> pfd.Sysfd, at offsets
@@ -78,6 +79,29 @@ static __always_inline int go_conn_fd(__u64 conn, __u32 offsets_index) {
   return fd >= 0 && fd < (1 << 30) ? (int)fd : -1;
 }
 
+/* Joins n plaintext bytes at buf, read or written through the *tls.Conn
+ * `conn`, to that connection's TLS stream. */
+static __always_inline void go_emit(__u32 pid, __u64 conn, __u64 buf, __s64 n, __u64 cookie) {
+  __u8 dir = cookie & 0xff;
+  count(QTAP_CTR_TLS_CALLS, 1);
+  int fd = go_conn_fd(conn, (cookie >> 24) & 0xff);
+  struct conn_state *st = fd >= 0 ? conn_lookup_or_infer(pid, fd) : NULL;
+  if (!st) {
+    /* A tls.Conn over something that is not a TCP socket (a pipe, a unix
+     * socket, another tls.Conn): nothing to join it to. */
+    count(QTAP_CTR_TLS_NO_SOCKET, 1);
+    return;
+  }
+  if (st->flags & CONN_F_FILTERED) {
+    count(QTAP_CTR_FILTERED_BYTES, n);
+    return;
+  }
+  st->flags |= CONN_F_TLS;
+  __u64 offset = dir == QTAP_DIR_SEND ? __sync_fetch_and_add(&st->tls_sent, n)
+                                      : __sync_fetch_and_add(&st->tls_recv, n);
+  capture(st->conn_id, fd, dir, QTAP_CALL_TLS, offset, n, buf, 0, QTAP_DATA_F_TLS, QTAP_TLS_GO, conn);
+}
+
 SEC("uprobe")
 int BPF_KPROBE(qtap_go_tls_ret) {
   __u64 id = bpf_get_current_pid_tgid();
@@ -90,28 +114,24 @@ int BPF_KPROBE(qtap_go_tls_ret) {
     return 0;
   struct go_call c = *cp;
   bpf_map_delete_elem(&go_calls, &key);
-  if (n <= 0)
+  if (n > 0)
+    go_emit(id >> 32, c.conn, c.buf, n, c.cookie);
+  return 0;
+}
+
+/* (*Conn).Write probed on its stack-check `jbe` (QTAP_TLS_STYLE_GO_WRITE_AT_ENTRY):
+ * RAX = c, RBX = b.ptr, RCX = b.len. jbe is taken when CF or ZF is set: then
+ * the stack grows first and the prologue, with this probe, runs again. */
+SEC("uprobe")
+int BPF_KPROBE(qtap_go_tls_write) {
+  __u64 id = bpf_get_current_pid_tgid();
+  if (qtap_noop || !pid_wanted(id >> 32))
     return 0;
-  __u32 pid = id >> 32;
-  __u8 dir = c.cookie & 0xff;
-  count(QTAP_CTR_TLS_CALLS, 1);
-  int fd = go_conn_fd(c.conn, (c.cookie >> 24) & 0xff);
-  struct conn_state *st = fd >= 0 ? conn_lookup_or_infer(pid, fd) : NULL;
-  if (!st) {
-    /* A tls.Conn over something that is not a TCP socket (a pipe, a unix
-     * socket, another tls.Conn): nothing to join it to. */
-    count(QTAP_CTR_TLS_NO_SOCKET, 1);
+  if (ctx->flags & ((1 << 0) | (1 << 6))) /* X86_EFLAGS_CF | X86_EFLAGS_ZF */
     return 0;
-  }
-  if (st->flags & CONN_F_FILTERED) {
-    count(QTAP_CTR_FILTERED_BYTES, n);
-    return 0;
-  }
-  st->flags |= CONN_F_TLS;
-  __u64 offset = dir == QTAP_DIR_SEND ? __sync_fetch_and_add(&st->tls_sent, n)
-                                      : __sync_fetch_and_add(&st->tls_recv, n);
-  capture(st->conn_id, fd, dir, QTAP_CALL_TLS, offset, n, c.buf, 0, QTAP_DATA_F_TLS, QTAP_TLS_GO,
-          c.conn);
+  __s64 n = ctx->cx;
+  if (n > 0)
+    go_emit(id >> 32, ctx->ax, ctx->bx, n, bpf_get_attach_cookie(ctx));
   return 0;
 }
 

@@ -98,6 +98,10 @@ enum qtap_tls_style {
   /* ssize_t f(session, int type, buf, size_t, ...) (GnuTLS's internal receive):
    * only record type 23 (application data) is plaintext for the application. */
   QTAP_TLS_STYLE_RECORD_TYPE = 5,
+  /* Go (*Conn).Write probed on the `jbe` of its stack check: the bytes are
+   * taken at entry, unless the flags say the call is about to grow its
+   * stack (it comes back through the same probe). */
+  QTAP_TLS_STYLE_GO_WRITE_AT_ENTRY = 6,
 };
 
 /* Where Go keeps the socket fd of a *tls.Conn (per Go version; the

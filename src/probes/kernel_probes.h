@@ -39,7 +39,7 @@ struct ProbeConfig {
 };
 
 // One uprobe on a file, for every process that maps it.
-enum class UprobeKind { kTlsEnter, kTlsReturn, kTlsSetFd, kTlsFree, kGoEnter, kGoReturn };
+enum class UprobeKind { kTlsEnter, kTlsReturn, kTlsSetFd, kTlsFree, kGoEnter, kGoReturn, kGoWriteAtEntry };
 struct Uprobe {
   UprobeKind kind;
   uint64_t file_offset = 0;

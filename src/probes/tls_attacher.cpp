@@ -111,6 +111,12 @@ std::vector<Uprobe> go_uprobes(const tls::GoTlsPlan& plan, uint32_t offsets_inde
   std::vector<Uprobe> out;
   for (const auto& f : plan.functions) {
     uint8_t dir = f.role == "write" ? QTAP_DIR_SEND : QTAP_DIR_RECV;
+    if (f.bytes_at_entry()) {
+      uint64_t cookie = QTAP_TLS_COOKIE_EXTRA(
+          QTAP_TLS_COOKIE(dir, QTAP_TLS_STYLE_GO_WRITE_AT_ENTRY, QTAP_TLS_GO), offsets_index);
+      out.push_back({UprobeKind::kGoWriteAtEntry, f.entry.file_offset, cookie});
+      continue;
+    }
     uint64_t cookie = QTAP_TLS_COOKIE_EXTRA(QTAP_TLS_COOKIE(dir, 0, QTAP_TLS_GO), offsets_index);
     out.push_back({UprobeKind::kGoEnter, f.entry.file_offset, cookie});
     for (const auto& r : f.rets) out.push_back({UprobeKind::kGoReturn, r.file_offset, cookie});

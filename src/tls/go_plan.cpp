@@ -119,6 +119,11 @@ Result<GoFunctionPlan> plan_function(const ElfFile& elf, const char* role, const
   plan.entry_reason = std::move(site->reason);
   plan.entry_fallback = site->fallback;
   plan.morestack = body->morestack;
+  if (body->morestack && !site->fallback) {
+    auto at = decode_instruction(code.subspan(site->vaddr - fn->entry), site->vaddr);
+    plan.entry_is_stack_check = at && at->kind == InsnKind::kJccRel && at->target == *body->morestack &&
+                                at->text.starts_with("jbe");
+  }
   for (const uint64_t ret : body->rets) {
     auto r = make_site(elf, ret);
     if (!r) return make_error(fmt::format("{}: {}", name, r.error().message));
@@ -214,10 +219,14 @@ std::string GoTlsPlan::describe() const {
   for (size_t i = 0; i < functions.size(); ++i) {
     const GoFunctionPlan& f = functions[i];
     const std::string mnemonic = f.entry.insn.substr(0, f.entry.insn.find(' '));
-    out += fmt::format("{} {}@{:#x} ({}) entry +{} ({}, {}), {} RET{}", i == 0 ? "" : ";",
-                       f.function.name, f.function.entry, f.function.source,
-                       f.entry.vaddr - f.function.entry, mnemonic, to_string(f.entry.cost),
-                       f.rets.size(), f.rets.size() == 1 ? "" : "s");
+    out += fmt::format("{} {}@{:#x} ({}) entry +{} ({}, {}), ", i == 0 ? "" : ";", f.function.name,
+                       f.function.entry, f.function.source, f.entry.vaddr - f.function.entry, mnemonic,
+                       to_string(f.entry.cost));
+    if (f.bytes_at_entry()) {
+      out += "bytes taken at entry, no RET probes";
+    } else {
+      out += fmt::format("{} RET{}", f.rets.size(), f.rets.size() == 1 ? "" : "s");
+    }
   }
   return out;
 }

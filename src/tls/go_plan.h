@@ -22,7 +22,12 @@
 //    the end of the function (`spill args; call runtime.morestack_noctxt;
 //    reload; jmp <entry>`) re-runs the prologue after growing the stack, so
 //    an entry probe can fire twice for one call with the same registers: the
-//    second hit replaces the first (key in-flight calls by goroutine).
+//    second hit replaces the first (key in-flight calls by goroutine). When
+//    the probe is on that `jbe`, its flags (CF|ZF) tell the first hit apart.
+//  - Write has its plaintext at entry, and tls.Conn write errors are
+//    permanent, so with a stack-check entry Write needs no RET probes at
+//    all: the bytes are taken at entry (skipping the hit that branches to
+//    morestack), which halves the cost of a traced Write.
 //
 // Register ABI (ABIInternal, amd64, go1.17+): integer arguments and results
 // in RAX, RBX, RCX, RDI, RSI, R8-R11, in order; R14 = the current goroutine
@@ -92,8 +97,14 @@ struct GoFunctionPlan {
   GoProbeSite entry;  // the entry probe
   std::string entry_reason;
   bool entry_fallback = false;
+  // The entry probe is the `jbe` of the stack check, whose flags say at the
+  // probe whether this hit will grow the stack and re-run the prologue.
+  bool entry_is_stack_check = false;
   std::optional<uint64_t> morestack;
   std::vector<GoProbeSite> rets;  // one uprobe per RET (never a uretprobe)
+
+  // Write with a stack-check entry: one probe, at entry, and no RETs.
+  bool bytes_at_entry() const { return role == "write" && entry_is_stack_check; }
 };
 
 struct GoTlsPlan {

@@ -46,7 +46,7 @@ void Connection::on_data(const events::Data& ev) {
   last_tid_ = ev.hdr.tid;
   int stream = ev.direction & 1;
   if (ev.flags & QTAP_DATA_F_TLS) {
-    if (tls_lib_ == 0) start_tls(ev.tls_lib ? ev.tls_lib : QTAP_TLS_OPENSSL, ev.flags & QTAP_DATA_F_FD_INFERRED);
+    if (tls_lib_ == 0) start_tls(ev.tls_lib ? ev.tls_lib : uint8_t{QTAP_TLS_OPENSSL}, ev.flags & QTAP_DATA_F_FD_INFERRED);
     stream += kPlain;
   }
   streams_[stream].add(ev.offset, ev.payload, ev.hdr.ts_ns, *sides_[stream]);
