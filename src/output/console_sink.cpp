@@ -469,6 +469,19 @@ void ConsoleSink::write(const HttpRecord& rec) {
       t.safe(note);
       t.raw("\n");
     }
+    // Which detectors fired where; the details are on the finding lines.
+    if (!rec.findings.empty()) {
+      t.raw(kIndent);
+      t.paint(kYellow, "! findings:");
+      for (size_t i = 0; i < rec.findings.size(); ++i) {
+        t.raw(i == 0 ? " " : ", ");
+        t.safe(rec.findings[i].detector);
+        t.raw("(");
+        t.safe(rec.findings[i].location);
+        t.raw(")");
+      }
+      t.raw("\n");
+    }
   }
   out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
 }
@@ -491,6 +504,32 @@ void ConsoleSink::write(const ConnectionRecord& rec) {
   t.raw(", ");
   t.duration(rec.duration_ms);
   t.tags(rec.process, conn);
+  t.raw("\n");
+  out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
+}
+
+// "05:55:03.123 curl[1234] → ⚠ credit_card in request.body (1) → 93.184.216.34:443 [ALERT]"
+void ConsoleSink::write(const FindingRecord& rec) {
+  Text t(buf_, opts_);
+  const Finding& f = rec.finding;
+  t.prefix(rec.time_unix_ns, rec.process, rec.connection.direction);
+  std::string what;
+  Text text(what, opts_);
+  text.raw("⚠ ");
+  text.safe(f.detector);
+  text.raw(" in ");
+  text.safe(f.location);
+  text.format(" ({})", f.count);
+  // Painted after sanitising, as the HTTP status is.
+  t.paint(kYellow, what);
+  t.raw(" ");
+  t.raw(arrow(rec.connection.direction));
+  t.raw(" ");
+  t.endpoint(rec.connection.remote);
+  if (f.alert) {
+    t.raw(" ");
+    t.paint(kRed, "[ALERT]");
+  }
   t.raw("\n");
   out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
 }

@@ -1,5 +1,6 @@
 // Human-readable output: one line per transaction; with verbose, headers and
-// bodies below it.
+// bodies below it. An audit finding is a line of its own, after its
+// transaction's.
 #pragma once
 
 #include <ostream>
@@ -20,6 +21,7 @@ class ConsoleSink final : public Sink {
   ConsoleSink(std::ostream& out, ConsoleOptions opts);
   void write(const HttpRecord& rec) override;
   void write(const ConnectionRecord& rec) override;
+  void write(const FindingRecord& rec) override;
   void flush() override;
 
  private:

@@ -25,14 +25,9 @@ void write_endpoint(json::Writer& w, std::string_view key, const Endpoint& ep) {
   w.end_object();
 }
 
-// The fields both record types share, in schema order.
-void write_context(json::Writer& w, int64_t time_unix_ns, double duration_ms,
-                   const ProcessContext& proc, const std::string& hostname,
-                   const ConnectionContext& conn) {
-  w.key("time").rfc3339_micros(time_unix_ns);
-  // Whole microseconds: 3.4, not 3.4000000000000004.
-  w.key("duration_ms").number_3dp(duration_ms);
-
+// process, host and connection: the fields every record type has.
+void write_who(json::Writer& w, const ProcessContext& proc, const std::string& hostname,
+               const ConnectionContext& conn) {
   const ProcessInfo& p = proc.info;
   w.key("process").begin_object();
   w.key("pid").uint(p.pid);
@@ -61,6 +56,35 @@ void write_context(json::Writer& w, int64_t time_unix_ns, double duration_ms,
   w.key("bytes_sent").uint(conn.bytes_sent);
   w.key("bytes_received").uint(conn.bytes_received);
   w.end_object();
+}
+
+// The fields http and connection records share, in schema order.
+void write_context(json::Writer& w, int64_t time_unix_ns, double duration_ms,
+                   const ProcessContext& proc, const std::string& hostname,
+                   const ConnectionContext& conn) {
+  w.key("time").rfc3339_micros(time_unix_ns);
+  // Whole microseconds: 3.4, not 3.4000000000000004.
+  w.key("duration_ms").number_3dp(duration_ms);
+  write_who(w, proc, hostname, conn);
+}
+
+// detector, location, count, alert: the members of a findings entry, also
+// the top-level keys of a finding record.
+void write_finding_fields(json::Writer& w, const Finding& f) {
+  w.key("detector").string(f.detector);
+  w.key("location").string(f.location);
+  w.key("count").uint(f.count);
+  w.key("alert").boolean(f.alert);
+}
+
+void write_findings(json::Writer& w, const std::vector<Finding>& findings) {
+  w.key("findings").begin_array();
+  for (const Finding& f : findings) {
+    w.begin_object();
+    write_finding_fields(w, f);
+    w.end_object();
+  }
+  w.end_array();
 }
 
 void write_headers(json::Writer& w, std::string_view key, const std::vector<Header>& headers) {
@@ -210,6 +234,7 @@ void to_json(const HttpRecord& rec, std::string& out) {
   w.key("type").string("http");
   write_context(w, rec.time_unix_ns, rec.duration_ms, rec.process, rec.hostname, rec.connection);
   write_exchange(w, rec.http, rec.connection);
+  write_findings(w, rec.findings);
   w.end_object();
   finish(w, out);
 }
@@ -223,21 +248,41 @@ void to_json(const ConnectionRecord& rec, std::string& out) {
   finish(w, out);
 }
 
+void to_json(const FindingRecord& rec, std::string& out) {
+  json::Writer& w = thread_writer();
+  w.begin_object();
+  w.key("type").string("finding");
+  w.key("time").rfc3339_micros(rec.time_unix_ns);
+  write_who(w, rec.process, rec.hostname, rec.connection);
+  write_finding_fields(w, rec.finding);
+  w.key("http").begin_object();
+  w.key("method").optional_string(rec.method);
+  w.key("url").optional_string(rec.url);
+  w.key("status");
+  if (rec.status) {
+    w.sint(*rec.status);
+  } else {
+    w.null();
+  }
+  w.end_object();
+  w.end_object();
+  finish(w, out);
+}
+
 JsonlSink::JsonlSink(std::ostream& out) : out_(out) {}
 
 JsonlSink::~JsonlSink() { flush(); }
 
-void JsonlSink::write(const HttpRecord& rec) {
+template <typename Record>
+void JsonlSink::append(const Record& rec) {
   to_json(rec, line_);
   line_.push_back('\n');
   if (line_.size() >= kBatchBytes) write_batch();
 }
 
-void JsonlSink::write(const ConnectionRecord& rec) {
-  to_json(rec, line_);
-  line_.push_back('\n');
-  if (line_.size() >= kBatchBytes) write_batch();
-}
+void JsonlSink::write(const HttpRecord& rec) { append(rec); }
+void JsonlSink::write(const ConnectionRecord& rec) { append(rec); }
+void JsonlSink::write(const FindingRecord& rec) { append(rec); }
 
 void JsonlSink::write_batch() {
   out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));

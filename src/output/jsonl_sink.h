@@ -14,10 +14,13 @@ class JsonlSink final : public Sink {
   ~JsonlSink() override;  // writes what is still batched
   void write(const HttpRecord& rec) override;
   void write(const ConnectionRecord& rec) override;
+  void write(const FindingRecord& rec) override;
   void flush() override;
 
  private:
   static constexpr size_t kBatchBytes = size_t{64} * 1024;
+  template <typename Record>
+  void append(const Record& rec);
   void write_batch();
 
   std::ostream& out_;
@@ -31,5 +34,6 @@ class JsonlSink final : public Sink {
 // (exposed for tests and benchmarks).
 void to_json(const HttpRecord& rec, std::string& out);
 void to_json(const ConnectionRecord& rec, std::string& out);
+void to_json(const FindingRecord& rec, std::string& out);
 
 }  // namespace qtap

@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "context/process_info.h"
+#include "output/finding.h"
 #include "protocols/http_model.h"
 
 namespace qtap {
@@ -42,7 +44,8 @@ struct HttpRecord {
   ProcessContext process;
   std::string hostname;
   ConnectionContext connection;
-  HttpExchange http;
+  HttpExchange http;  // after redaction
+  std::vector<Finding> findings;  // what the audit found, before redaction
 };
 
 // A connection that closed without carrying a recognised protocol.
@@ -53,5 +56,22 @@ struct ConnectionRecord {
   std::string hostname;
   ConnectionContext connection;
 };
+
+// One audit finding, reported on its own line after its transaction's
+// HttpRecord (the pipeline emits one per entry of HttpRecord::findings).
+struct FindingRecord {
+  int64_t time_unix_ns = 0;  // the transaction's time
+  ProcessContext process;
+  std::string hostname;
+  ConnectionContext connection;
+  Finding finding;
+  // The transaction, as its HttpRecord shows it (after redaction).
+  std::optional<std::string> method;  // nullopt: the request was not seen
+  std::optional<std::string> url;     // nullopt: the request was not seen
+  std::optional<int> status;          // nullopt: no response
+};
+
+// The FindingRecord of `finding`, one of rec.findings.
+FindingRecord make_finding_record(const HttpRecord& rec, const Finding& finding);
 
 }  // namespace qtap

@@ -11,6 +11,7 @@ class Sink {
   virtual ~Sink() = default;
   virtual void write(const HttpRecord& rec) = 0;
   virtual void write(const ConnectionRecord& rec) = 0;
+  virtual void write(const FindingRecord& rec) = 0;
   virtual void flush() = 0;
 };
 

@@ -385,6 +385,62 @@ TEST(ConsoleSink, GrpcVerboseShowsMessages) {
             "    note: a note\n");
 }
 
+FindingRecord finding_record(Finding f) {
+  HttpRecord http = test::http_record();
+  http.connection.remote = {"93.184.216.34", 443};
+  return make_finding_record(http, f);
+}
+
+TEST(ConsoleSink, FindingLine) {
+  EXPECT_EQ(render(finding_record({"credit_card", "request.body", 1, true})),
+            "05:55:03.123 curl[1234] → ⚠ credit_card in request.body (1) → 93.184.216.34:443"
+            " [ALERT]\n");
+  EXPECT_EQ(render(finding_record({"email", "response.header:set-cookie", 3, false})),
+            "05:55:03.123 curl[1234] → ⚠ email in response.header:set-cookie (3) →"
+            " 93.184.216.34:443\n");
+}
+
+TEST(ConsoleSink, FindingLineIngressIpv6Colored) {
+  FindingRecord rec = finding_record({"jwt", "request.header:Authorization", 2, true});
+  rec.connection.direction = Direction::kIngress;
+  rec.connection.remote = {"2001:db8::1", 50000};
+  ConsoleOptions opts;
+  opts.color = true;
+  EXPECT_EQ(render(rec, opts),
+            "\x1b[2m05:55:03.123\x1b[0m curl[1234] ← \x1b[33m⚠ jwt in "
+            "request.header:Authorization (2)\x1b[0m ← [2001:db8::1]:50000 \x1b[31m[ALERT]\x1b[0m\n");
+}
+
+TEST(ConsoleSink, FindingLocationCannotCarryEscapes) {
+  // Header names are the peer's bytes, and locations hold them.
+  EXPECT_EQ(render(finding_record({"email", "request.header:X\x1b[2J\r", 1, false})),
+            "05:55:03.123 curl[1234] → ⚠ email in request.header:X\\x1b[2J\\r (1) →"
+            " 93.184.216.34:443\n");
+}
+
+TEST(ConsoleSink, VerboseListsFindingsLast) {
+  HttpRecord rec = test::http_record();
+  rec.http.request->headers.clear();
+  rec.http.response->headers.clear();
+  rec.http.response->body = test::text_body("");
+  rec.http.notes = {"a note"};
+  rec.findings = {{"credit_card", "request.body", 2, true},
+                  {"email", "response.header:Set-Cookie", 1, false}};
+  ConsoleOptions opts;
+  opts.verbose = true;
+  EXPECT_EQ(render(rec, opts),
+            "05:55:03.123 curl[1234] → GET http://127.0.0.1:8080/x?y=1 200 OK"
+            "  req 0 B  resp 0 B  3.4 ms\n"
+            "    > GET /x?y=1 HTTP/1.1\n"
+            "    < HTTP/1.1 200 OK\n"
+            "    note: a note\n"
+            "    ! findings: credit_card(request.body), email(response.header:Set-Cookie)\n");
+  // Without -v the transaction line is all: the finding lines follow it.
+  EXPECT_EQ(render(rec),
+            "05:55:03.123 curl[1234] → GET http://127.0.0.1:8080/x?y=1 200 OK"
+            "  req 0 B  resp 0 B  3.4 ms\n");
+}
+
 TEST(ConsoleSink, SizeUnits) {
   HttpRecord rec = test::http_record();
   auto resp_size = [&](uint64_t n) {

@@ -71,9 +71,10 @@ TEST(JsonlSink, HttpRecordEveryField) {
   rec.http.response->body.size = 5000;
 
   const Json j = round_trip(rec);
-  EXPECT_EQ(keys(j),
-            (Keys{"connection", "duration_ms", "host", "http", "process", "time", "type"}));
+  EXPECT_EQ(keys(j), (Keys{"connection", "duration_ms", "findings", "host", "http", "process",
+                           "time", "type"}));
   EXPECT_EQ(j["type"], "http");
+  EXPECT_EQ(j["findings"], Json::array());
   EXPECT_EQ(j["time"], "2026-11-29T05:55:03.123456Z");
   EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 3.4);
 
@@ -134,6 +135,68 @@ TEST(JsonlSink, HttpRecordEveryField) {
   EXPECT_EQ(resp["headers"], (Json{{{"name", "Content-Type"}, {"value", "text/plain"}},
                                    {{"name", "Content-Length"}, {"value", "1229"}}}));
   expect_body(resp["body"], rec.http.response->body, "utf8");
+}
+
+TEST(JsonlSink, HttpRecordFindings) {
+  HttpRecord rec = test::http_record();
+  rec.findings = {{"credit_card", "request.body", 2, true},
+                  {"jwt", "request.header:Authorization", 1, false}};
+  const Json j = round_trip(rec);
+  EXPECT_EQ(j["findings"], Json::parse(R"([
+      {"detector":"credit_card","location":"request.body","count":2,"alert":true},
+      {"detector":"jwt","location":"request.header:Authorization","count":1,"alert":false}])"));
+  std::string line;
+  to_json(rec, line);
+  // Last key of the record, after the exchange.
+  EXPECT_NE(line.find(R"(,"findings":[{"detector":"credit_card","location":"request.body",)"
+                      R"("count":2,"alert":true},{"detector":"jwt",)"),
+            std::string::npos)
+      << line;
+  EXPECT_EQ(line.substr(line.size() - 3), "}]}");
+}
+
+TEST(JsonlSink, FindingRecordEveryField) {
+  HttpRecord http = test::http_record();
+  http.connection.remote = {"93.184.216.34", 443};
+  http.connection.tls = true;
+  const FindingRecord rec =
+      make_finding_record(http, Finding{"credit_card", "request.body", 1, true});
+  const Json j = round_trip(rec);
+  EXPECT_EQ(keys(j), (Keys{"alert", "connection", "count", "detector", "host", "http", "location",
+                           "process", "time", "type"}));
+  EXPECT_EQ(j["type"], "finding");
+  EXPECT_EQ(j["time"], "2026-11-29T05:55:03.123456Z");
+  EXPECT_EQ(j["detector"], "credit_card");
+  EXPECT_EQ(j["location"], "request.body");
+  EXPECT_EQ(j["count"], 1);
+  EXPECT_EQ(j["alert"], true);
+  EXPECT_EQ(j["http"], Json::parse(R"({"method":"GET","url":"https://127.0.0.1:8080/x?y=1",
+                                       "status":200})"));
+  // The same process, host and connection objects as the http record's.
+  const Json h = round_trip(http);
+  EXPECT_EQ(j["process"], h["process"]);
+  EXPECT_EQ(j["host"], h["host"]);
+  EXPECT_EQ(j["connection"], h["connection"]);
+  EXPECT_EQ(j["connection"]["remote"], (Json{{"ip", "93.184.216.34"}, {"port", 443}}));
+}
+
+TEST(JsonlSink, FindingRecordWithoutRequestOrResponse) {
+  HttpRecord http = test::http_record();
+  http.http.request.reset();
+  http.http.response.reset();
+  const Json j = round_trip(make_finding_record(http, Finding{"email", "response.body", 3}));
+  EXPECT_EQ(j["http"], Json::parse(R"({"method":null,"url":null,"status":null})"));
+  EXPECT_EQ(j["count"], 3);
+  EXPECT_EQ(j["alert"], false);
+}
+
+TEST(JsonlSink, FindingLocationsAreEscaped) {
+  HttpRecord http = test::http_record();
+  const Finding f{"jwt", "request.header:X-\"Evil\"\n\xff", 1, false};
+  http.findings = {f};
+  EXPECT_EQ(round_trip(http)["findings"][0]["location"], "request.header:X-\"Evil\"\n\xc3\xbf");
+  EXPECT_EQ(round_trip(make_finding_record(http, f))["location"],
+            "request.header:X-\"Evil\"\n\xc3\xbf");
 }
 
 TEST(JsonlSink, ConnectionRecordEveryField) {
@@ -395,12 +458,13 @@ TEST(JsonlSink, OneLinePerRecordAndBufferReuse) {
   sink.write(big);
   sink.write(test::connection_record());
   sink.write(test::http_record());
+  sink.write(make_finding_record(test::http_record(), Finding{"email", "request.url", 1}));
   sink.flush();
   std::istringstream in(os.str());
   std::string line;
   std::vector<std::string> types;
   while (std::getline(in, line)) types.push_back(Json::parse(line)["type"]);
-  EXPECT_EQ(types, (std::vector<std::string>{"http", "connection", "http"}));
+  EXPECT_EQ(types, (std::vector<std::string>{"http", "connection", "http", "finding"}));
 }
 
 TEST(JsonlSink, BatchesUntilFlushOrDestruction) {

@@ -305,6 +305,9 @@ TEST(GoToolchain, EntrySiteIsTheStackCheckJbe) {
         calls_morestack = true;
     }
     EXPECT_TRUE(calls_morestack) << f.function.name;
+    // The entry probe is that jbe: Write's bytes are taken there, Read keeps its RETs.
+    EXPECT_TRUE(f.entry_is_stack_check) << f.function.name;
+    EXPECT_EQ(f.bytes_at_entry(), f.role == "write") << f.function.name;
   }
 }
 

@@ -1,0 +1,76 @@
+// Redaction: secrets in an exchange are replaced by "[REDACTED]" before any
+// sink sees it. On by default. What is replaced (docs/audit.md):
+//  - values of headers (and trailers) whose name is in `headers` or matches
+//    one of `header_patterns` (case-insensitive globs; HTTP/2's lowercase
+//    names match the same way);
+//  - values of query parameters with such names in the request target, in
+//    Referer, Location and Content-Location values, and in request bodies sent
+//    as application/x-www-form-urlencoded; the password of a URL's userinfo;
+//  - whatever the `body_patterns` regexes match in bodies and in decoded
+//    gRPC messages (which are otherwise left alone).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "audit/hyperscan_db.h"
+#include "audit/text_util.h"
+#include "common/result.h"
+#include "protocols/http_model.h"
+
+namespace qtap {
+
+inline constexpr std::string_view kRedacted = "[REDACTED]";
+
+struct RedactionSettings {
+  bool enabled = true;
+  // Exact header names, case-insensitive. Setting a list replaces the default.
+  std::vector<std::string> headers = {"Authorization", "Proxy-Authorization", "Cookie",
+                                      "Set-Cookie"};
+  // Globs (`*`, `?`) on header and query parameter names, case-insensitive.
+  std::vector<std::string> header_patterns = {"*token*", "*secret*", "*api-key*", "*password*"};
+  // Regexes in Hyperscan syntax (PCRE without backreferences or lookaround);
+  // every byte any of them matches in a body is replaced. None by default.
+  std::vector<std::string> body_patterns;
+};
+
+// apply() is const but reuses a scratch space: one Redactor per thread.
+class Redactor {
+ public:
+  // Fails on an empty pattern or a body pattern Hyperscan cannot compile.
+  static Result<Redactor> make(const RedactionSettings& settings);
+  // Whether make() would accept `regex` as a body pattern; the error is
+  // Hyperscan's sentence ("Missing close parenthesis for group started at
+  // index 0."), for the config parser to place.
+  static Result<void> check_body_pattern(std::string_view regex);
+
+  // Allocates nothing when there is nothing to redact.
+  void apply(HttpExchange& ex) const;
+
+  // A header or parameter name whose value is a secret.
+  bool sensitive_name(std::string_view name) const;
+
+ private:
+  using Span = std::pair<size_t, size_t>;
+  Redactor() = default;
+
+  void redact_headers(std::vector<Header>& headers) const;
+  // Query parameter values (and a userinfo password) in a URL or target.
+  void redact_url(std::string& url) const;
+  // Values of name=value pairs separated by '&' in s[begin, end).
+  void redact_params(std::string& s, size_t begin, size_t end) const;
+  bool sensitive_param(std::string_view encoded_name) const;
+  // Body patterns. `json`: `text` is one JSON value that must stay valid.
+  void redact_text(std::string& text, bool json) const;
+
+  bool enabled_ = true;
+  std::vector<std::string> names_;
+  std::vector<audit::Glob> globs_;
+  std::optional<audit::HyperscanDb> body_db_;
+  mutable std::vector<Span> spans_;  // match spans of the text being redacted
+};
+
+}  // namespace qtap
