@@ -63,10 +63,10 @@ struct {
 
 struct {
   __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 1024);
-  __type(key, __u16); /* local or remote port */
-  __type(value, __u8);
-} port_exclude SEC(".maps");
+  __uint(max_entries, 8192);
+  __type(key, __u16); /* a port */
+  __type(value, __u8); /* QTAP_PORT_* bits: how it filters as a local / remote port */
+} port_filter SEC(".maps");
 
 /* Pids to trace with QTAP_FILTER_PID_INCLUDE (--pid, config filters). */
 struct {
@@ -268,11 +268,45 @@ static __always_inline bool pid_wanted(__u32 pid) {
   return true;
 }
 
-/* True when a connection's ports put it out of scope. */
-static __always_inline bool ports_excluded(__u16 local, __u16 remote) {
-  if (!(filter_flags() & QTAP_FILTER_PORTS))
+static __always_inline __u8 port_bits(__u16 port) {
+  __u8 *b = bpf_map_lookup_elem(&port_filter, &port);
+  return b ? *b : 0;
+}
+
+static __always_inline bool is_loopback(const struct qtap_sockaddr *a) {
+  /* IPv4 is held v4-mapped (::ffff:a.b.c.d). */
+  if (a->addr[10] == 0xff && a->addr[11] == 0xff)
+    return a->addr[12] == 127;
+  for (int i = 0; i < 15; i++)
+    if (a->addr[i])
+      return false;
+  return a->addr[15] == 1;
+}
+
+/* True when a new connection is out of scope by its ports, its remote
+ * address or its direction (the config's kernel-side filters). */
+static __always_inline bool conn_excluded(const struct qtap_sockaddr *local,
+                                          const struct qtap_sockaddr *remote, __u8 source) {
+  __u32 flags = filter_flags();
+  if (!(flags & (QTAP_FILTER_PORTS | QTAP_FILTER_ONLY_LOCAL_PORTS | QTAP_FILTER_ONLY_REMOTE_PORTS |
+                 QTAP_FILTER_DROP_LOOPBACK | QTAP_FILTER_ONLY_EGRESS | QTAP_FILTER_ONLY_INGRESS)))
     return false;
-  return bpf_map_lookup_elem(&port_exclude, &local) || bpf_map_lookup_elem(&port_exclude, &remote);
+  if ((flags & QTAP_FILTER_ONLY_EGRESS) && source == QTAP_SRC_ACCEPT)
+    return true;
+  if ((flags & QTAP_FILTER_ONLY_INGRESS) && source == QTAP_SRC_CONNECT)
+    return true;
+  if ((flags & QTAP_FILTER_DROP_LOOPBACK) && is_loopback(remote))
+    return true;
+  if (flags & (QTAP_FILTER_PORTS | QTAP_FILTER_ONLY_LOCAL_PORTS | QTAP_FILTER_ONLY_REMOTE_PORTS)) {
+    __u8 l = port_bits(local->port), r = port_bits(remote->port);
+    if ((l & QTAP_PORT_EXCLUDE_LOCAL) || (r & QTAP_PORT_EXCLUDE_REMOTE))
+      return true;
+    if ((flags & QTAP_FILTER_ONLY_LOCAL_PORTS) && !(l & QTAP_PORT_ONLY_LOCAL))
+      return true;
+    if ((flags & QTAP_FILTER_ONLY_REMOTE_PORTS) && !(r & QTAP_PORT_ONLY_REMOTE))
+      return true;
+  }
+  return false;
 }
 
 #endif /* QTAP_BPF_MAPS_H */

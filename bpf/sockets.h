@@ -80,7 +80,7 @@ conn_open(__u32 pid, int fd, struct sock *sk, __u16 family, __u8 source) {
   struct conn_state st = {};
   struct qtap_conn_open_event ev = {};
   read_tuple(sk, family, &ev.local, &ev.remote);
-  if (ports_excluded(ev.local.port, ev.remote.port)) {
+  if (conn_excluded(&ev.local, &ev.remote, source)) {
     /* Remembered (so the fd is not walked again) but never reported. */
     st.flags = CONN_F_FILTERED;
     count(QTAP_CTR_FILTERED_CONNS, 1);

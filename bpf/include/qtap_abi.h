@@ -273,7 +273,18 @@ enum qtap_counter {
 #define QTAP_FILTER_PID_EXCLUDE (1u << 1)    /* not pids in pid_exclude */
 #define QTAP_FILTER_CGROUP_INCLUDE (1u << 2) /* only cgroups in cgroup_include */
 #define QTAP_FILTER_CGROUP_EXCLUDE (1u << 3) /* not cgroups in cgroup_exclude */
-#define QTAP_FILTER_PORTS (1u << 4)          /* drop connections with a port in port_exclude */
+#define QTAP_FILTER_PORTS (1u << 4)          /* drop connections by port (port_filter, QTAP_PORT_*) */
+#define QTAP_FILTER_ONLY_LOCAL_PORTS (1u << 5)  /* keep only local ports marked QTAP_PORT_ONLY_LOCAL */
+#define QTAP_FILTER_ONLY_REMOTE_PORTS (1u << 6) /* keep only remote ports marked QTAP_PORT_ONLY_REMOTE */
+#define QTAP_FILTER_DROP_LOOPBACK (1u << 7)     /* drop connections to 127.0.0.0/8, ::1 */
+#define QTAP_FILTER_ONLY_EGRESS (1u << 8)       /* drop accepted connections */
+#define QTAP_FILTER_ONLY_INGRESS (1u << 9)      /* drop connected ones */
+
+/* Values of the port_filter map (a bit set per port). */
+#define QTAP_PORT_EXCLUDE_LOCAL (1u << 0)
+#define QTAP_PORT_EXCLUDE_REMOTE (1u << 1)
+#define QTAP_PORT_ONLY_LOCAL (1u << 2)
+#define QTAP_PORT_ONLY_REMOTE (1u << 3)
 struct qtap_filter {
   qtap_u32 flags;
   qtap_u32 _pad;

@@ -35,6 +35,9 @@ void add_capture_options(CLI::App& app, Options& o, std::string& format) {
                  "TLS libraries to probe, comma-separated (default: openssl,go,gnutls,nss)")
       ->delimiter(',')
       ->check(CLI::IsMember({"openssl", "go", "gnutls", "nss"}));
+  app.add_option("--config", o.config_flag, "YAML config file (also $QTAP_CONFIG); docs/config.md");
+  app.add_flag("--no-redact", o.no_redact,
+               "do not redact secrets (Authorization, cookies, tokens) from the output");
   app.add_flag("--noop-probes", o.noop_probes,
                "benchmarking: attach every probe but make the BPF programs return at once");
 }
@@ -81,7 +84,35 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   if (*replay) o.command = Command::kReplay;
   (void)tap;
   o.format = format == "json" ? Format::kJson : Format::kConsole;
+  // What the command line sets explicitly wins over the config file.
+  auto given = [&](const char* flag) { return app.count(flag) > 0; };
+  config::SettingOverrides& c = o.cli;
+  if (given("--log-level")) c.log_level = o.log_level;
+  if (given("--format")) c.format = o.format == Format::kJson ? config::OutputFormat::kJson : config::OutputFormat::kConsole;
+  if (given("--output")) c.output = o.output;
+  if (given("--verbose")) c.verbose = o.verbose;
+  if (given("--pid")) c.pids = o.pids;
+  if (given("--ready-file")) c.ready_file = o.ready_file;
+  if (given("--max-body")) c.max_body = o.max_body;
+  if (given("--ringbuf-mb")) c.ringbuf_mb = o.ringbuf_mb;
+  if (given("--record")) c.record = o.record_path;
+  if (given("--no-color")) c.color = o.color;
+  if (given("--tls-libraries")) c.tls_libraries = o.tls_libraries;
   return out;
+}
+
+void apply_settings(Options& o, const config::Settings& s) {
+  o.log_level = s.log_level;
+  o.format = s.format == config::OutputFormat::kJson ? Format::kJson : Format::kConsole;
+  o.output = s.output;
+  o.verbose = s.verbose;
+  o.pids = s.pids;
+  o.ready_file = s.ready_file;
+  o.max_body = s.max_body;
+  o.ringbuf_mb = s.ringbuf_mb;
+  o.record_path = s.record;
+  o.color = s.color;
+  o.tls_libraries = s.tls_libraries;
 }
 
 }  // namespace qtap::app

@@ -2,11 +2,12 @@
 #pragma once
 
 #include "app/options.h"
+#include "config/config.h"
 
 namespace qtap::app {
 
-int run_tap(const Options& o);     // live capture (the default)
-int run_check(const Options& o);   // preflight report
-int run_replay(const Options& o);  // a recording through the pipeline
+int run_tap(const Options& o, const config::Config& cfg);     // live capture (the default)
+int run_check(const Options& o);                              // preflight report
+int run_replay(const Options& o, const config::Config& cfg);  // a recording through the pipeline
 
 }  // namespace qtap::app

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/settings.h"
 
 namespace qtap::app {
 
@@ -28,7 +29,15 @@ struct Options {
   bool color = true;        // console colours when writing to a terminal
   bool noop_probes = false; // benchmark floor: probes attached, programs empty
   std::vector<std::string> tls_libraries{"openssl", "go", "gnutls", "nss"};  // what is probed
+  std::string config_flag;  // --config PATH (else $QTAP_CONFIG)
+  std::string config_path;  // the file in use, once chosen; empty: none
+  bool no_redact = false;   // --no-redact
+  // The settings given on the command line, which win over the config file.
+  config::SettingOverrides cli;
 };
+
+// Options with `s` (the merged settings) applied.
+void apply_settings(Options& o, const config::Settings& s);
 
 // Parsing result: options, or an exit code with the message already printed
 // (0 for --help/--version, 2 for usage errors).

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "app/commands.h"
+#include "app/config_setup.h"
 #include "app/output.h"
 #include "app/setup.h"
 #include "common/log.h"
@@ -9,7 +10,7 @@
 
 namespace qtap::app {
 
-int run_replay(const Options& o) {
+int run_replay(const Options& o, const config::Config& cfg) {
   auto reader = events::RecordingReader::open(o.replay_path);
   if (!reader) {
     std::cerr << "qtap: " << reader.error().message << "\n";
@@ -24,6 +25,12 @@ int run_replay(const Options& o) {
   cc.proc_root.clear();  // the recorded events are the only context
   ProcessCache processes(cc);
   Pipeline pipeline(pipeline_config(o, reader->clock_offset_ns()), processes, *out->sink);
+  auto policy = make_policy(cfg, o);
+  if (!policy) {
+    std::cerr << "qtap: " << policy.error().message << "\n";
+    return 1;
+  }
+  pipeline.set_policy(std::move(*policy));
   std::vector<uint8_t> sample;
   while (true) {
     auto more = reader->next(sample);

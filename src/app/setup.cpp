@@ -62,6 +62,9 @@ void print_stats(const Pipeline& p, const std::optional<probes::Counters>& k) {
         c[QTAP_CTR_FILTERED_CONNS], bytes_text(c[QTAP_CTR_FILTERED_BYTES]), c[QTAP_CTR_TLS_CALLS],
         c[QTAP_CTR_TLS_NO_SOCKET], bytes_text(c[QTAP_CTR_CIPHERTEXT_SKIPPED_BYTES]));
   }
+  const auto& ps = p.policy_stats();
+  out += fmt::format("qtap policy: {} records not reported (capture: none), {} findings, {} alerts\n",
+                     ps.dropped_records, ps.findings, ps.alerts);
   out += fmt::format(
       "qtap streams: {} missing from streams, {} connections seen without their open event, {} "
       "evicted, {} undecodable events\n",

@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "app/commands.h"
+#include "app/config_setup.h"
 #include "app/output.h"
 #include "app/setup.h"
 #include "common/log.h"
@@ -90,9 +91,35 @@ class DropWatch {
   uint64_t reported_ = 0;
 };
 
+// SIGHUP: a new config replaces the old one, or the old one stays (logged).
+// Open connections carry on either way.
+void reload(const Options& o, Pipeline& pipeline, probes::KernelProbes& probes) {
+  auto cfg = reload_config(o);
+  if (!cfg) {
+    spdlog::error("config reload failed, keeping the previous config:\n{}", cfg.error().message);
+    return;
+  }
+  auto policy = make_policy(*cfg, o);
+  if (!policy) {
+    spdlog::error("config reload failed, keeping the previous config: {}", policy.error().message);
+    return;
+  }
+  probes::KernelFilter kf = kernel_filter_for(*cfg, o);
+  if (auto r = probes.set_filter(kf); !r) {
+    spdlog::error("config reload: {}; keeping the previous config", r.error().message);
+    (void)probes.set_filter(kernel_filter_for(pipeline.policy()->config(), o));
+    return;
+  }
+  if (resolve_settings(cfg->settings, o.cli) != resolve_settings(pipeline.policy()->config().settings, o.cli)) {
+    spdlog::warn("config reload: output, format and the other settings take effect at the next start");
+  }
+  pipeline.set_policy(std::move(*policy));
+  spdlog::info("config {} reloaded; kernel filter: {}", o.config_path, describe(kf));
+}
+
 }  // namespace
 
-int run_tap(const Options& o) {
+int run_tap(const Options& o, const config::Config& startup_cfg) {
   // Signals are read from a signalfd, so they must be blocked in every thread:
   // block them before any thread exists (threads inherit the mask). A shell
   // starts background jobs with SIGINT ignored, and an ignored signal never
@@ -104,6 +131,7 @@ int run_tap(const Options& o) {
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGPIPE);
+  sigaddset(&mask, SIGHUP);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
 
   auto caps = probes::check_capabilities();
@@ -122,10 +150,17 @@ int run_tap(const Options& o) {
 
   ProcessCache processes(ContextConfig{});
   Pipeline pipeline(pipeline_config(o, clock_offset), processes, *out->sink);
+  auto policy = make_policy(startup_cfg, o);
+  if (!policy) return fail(policy.error().message);
+  pipeline.set_policy(std::move(*policy));
+  if (o.no_redact) {
+    spdlog::warn("*** --no-redact: secrets (Authorization, cookies, tokens, passwords) will be written "
+                 "to the output in clear ***");
+  }
 
   probes::ProbeConfig pcfg;
   pcfg.self_pid = static_cast<uint32_t>(getpid());
-  pcfg.filter.include_pids = o.pids;
+  pcfg.filter = kernel_filter_for(startup_cfg, o);
   pcfg.max_call_bytes = kernel_copy_limit(o.max_body);
   pcfg.ringbuf_bytes = o.ringbuf_mb << 20;
   pcfg.noop = o.noop_probes;
@@ -150,6 +185,7 @@ int run_tap(const Options& o) {
   TlsObserver observer(tls);
   pipeline.set_observer(&observer);
   if (o.noop_probes) spdlog::warn("--noop-probes: probes attached but doing nothing (benchmark floor)");
+  if (!o.config_path.empty()) spdlog::info("config {}: kernel filter: {}", o.config_path, describe(pcfg.filter));
 
   Fd sigfd(signalfd(-1, &mask, SFD_CLOEXEC));
   // The kernel wakes us only when a lot is waiting (see bpf/maps.h); this
@@ -196,10 +232,13 @@ int run_tap(const Options& o) {
         if (auto r = probes.consume(); !r) spdlog::error("{}", r.error().message);
       } else if (fd == sigfd.get()) {
         signalfd_siginfo si{};
-        if (read(sigfd.get(), &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGPIPE) {
-          spdlog::info("signal {}: flushing and stopping", strsignal(si.ssi_signo));
-          running = false;
+        if (read(sigfd.get(), &si, sizeof(si)) != sizeof(si) || si.ssi_signo == SIGPIPE) continue;
+        if (si.ssi_signo == SIGHUP) {
+          reload(o, pipeline, probes);
+          continue;
         }
+        spdlog::info("signal {}: flushing and stopping", strsignal(si.ssi_signo));
+        running = false;
       } else if (fd == timer.get()) {
         uint64_t ticks;
         (void)!read(timer.get(), &ticks, sizeof(ticks));

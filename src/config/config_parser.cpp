@@ -44,6 +44,8 @@ constexpr std::array<Named<DirectionFilter>, 4> kDirections{
      {"egress-external", DirectionFilter::kEgressExternal}}};
 constexpr std::array<Named<OutputFormat>, 2> kFormats{
     {{"console", OutputFormat::kConsole}, {"json", OutputFormat::kJson}}};
+constexpr std::array<Named<int>, 4> kTlsLibraries{
+    {{"openssl", 0}, {"go", 1}, {"gnutls", 2}, {"nss", 3}}};
 constexpr std::array<Named<int>, 4> kLogLevels{
     {{"debug", 0}, {"info", 1}, {"warn", 2}, {"error", 3}}};
 constexpr std::array<Named<Detector>, kDetectorCount> make_detector_table() {
@@ -400,7 +402,7 @@ void Parser::read_top(const YAML::Node& root, Config& cfg) {
   CapturePolicy& cap = cfg.capture;
   walk_map(root, At{"", 1},
            {"version", "log_level", "format", "output", "verbose", "pids", "ready_file", "max_body",
-            "ringbuf_mb", "record", "color", "direction", "ignore_loopback", "default_capture",
+            "ringbuf_mb", "record", "color", "tls_libraries", "direction", "ignore_loopback", "default_capture",
             "filters", "redaction", "audit"},
            [&](const std::string& key, const YAML::Node& v, const At& at) {
              if (key == "version") {
@@ -436,6 +438,16 @@ void Parser::read_top(const YAML::Node& root, Config& cfg) {
                s.record = read_string(v, at);
              } else if (key == "color") {
                s.color = read_bool(v, at);
+             } else if (key == "tls_libraries") {
+               if (!v.IsSequence()) {
+                 expected(at, "a list of openssl, go, gnutls, nss", v);
+                 return;
+               }
+               std::vector<std::string> libs;
+               for (size_t i = 0; i < v.size(); ++i) {
+                 if (read_enum(v[i], at.index(i, v[i]), kTlsLibraries)) libs.push_back(v[i].Scalar());
+               }
+               s.tls_libraries = std::move(libs);
              } else if (key == "direction") {
                if (auto d = read_enum(v, at, kDirections)) cap.direction = *d;
              } else if (key == "ignore_loopback") {

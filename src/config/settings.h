@@ -27,7 +27,9 @@ enum class OutputFormat : uint8_t { kConsole, kJson };
   X(uint64_t, max_body, uint64_t{1} << 20)        /* --max-body */             \
   X(uint32_t, ringbuf_mb, 32)                     /* --ringbuf-mb */           \
   X(std::string, record, "")                      /* --record */               \
-  X(bool, color, true)                            /* --no-color */
+  X(bool, color, true)                            /* --no-color */             \
+  X(std::vector<std::string>, tls_libraries,                                   \
+    (std::vector<std::string>{"openssl", "go", "gnutls", "nss"})) /* --tls-libraries */
 
 // The values in effect. Defaults are the product defaults.
 struct Settings {

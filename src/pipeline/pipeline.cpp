@@ -115,8 +115,10 @@ void Pipeline::on_exchange(const Connection& conn, HttpExchange&& ex) {
   } else if (conn.tls_socket_inferred()) {
     rec.http.notes.push_back("TLS session matched to its socket by call order (memory BIO)");
   }
+  if (policy_ && !policy_->apply(rec, policy_stats_)) return;
   stats_.http_records++;
   sink_.write(rec);
+  for (const Finding& f : rec.findings) sink_.write(make_finding_record(rec, f));
 }
 
 void Pipeline::on_closed(const Connection& conn) {
@@ -135,6 +137,7 @@ void Pipeline::on_closed(const Connection& conn) {
   rec.process = process_of(conn, conn.last_tid());
   rec.hostname = host_name();
   rec.connection = connection_of(conn);
+  if (policy_ && !policy_->keep(rec, policy_stats_)) return;
   stats_.connection_records++;
   sink_.write(rec);
 }

@@ -11,6 +11,7 @@
 #include "context/process_cache.h"
 #include "events/events.h"
 #include "output/sink.h"
+#include "policy/policy.h"
 #include "tracker/conn_tracker.h"
 
 namespace qtap {
@@ -52,6 +53,10 @@ class Pipeline final : private ConnTracker::Listener {
 
   void set_forget(ForgetFn fn) { forget_ = std::move(fn); }
   void set_observer(ProcessObserver* o) { observer_ = o; }
+  // The config's filters, audit and redaction (src/policy/); null: report
+  // everything as captured. Replaced on reload; open connections carry on.
+  void set_policy(std::unique_ptr<Policy> p) { policy_ = std::move(p); }
+  const Policy* policy() const { return policy_.get(); }
 
   // One raw ring buffer sample.
   void on_sample(std::span<const uint8_t> sample);
@@ -60,6 +65,7 @@ class Pipeline final : private ConnTracker::Listener {
   void shutdown();
 
   const PipelineStats& stats() const { return stats_; }
+  const PolicyStats& policy_stats() const { return policy_stats_; }
   const TrackerStats& tracker_stats() const { return tracker_.stats(); }
   size_t open_connections() const { return tracker_.size(); }
 
@@ -77,7 +83,9 @@ class Pipeline final : private ConnTracker::Listener {
   ConnTracker tracker_;
   ForgetFn forget_;
   ProcessObserver* observer_ = nullptr;
+  std::unique_ptr<Policy> policy_;
   PipelineStats stats_;
+  PolicyStats policy_stats_;
   uint64_t last_ts_ = 0;
 };
 

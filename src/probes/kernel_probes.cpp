@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -205,6 +206,23 @@ Result<void> fill_map(bpf_map* m, const std::vector<K>& keys, const char* what) 
   }
   return {};
 }
+// One bit set per port: how it filters as a local and as a remote port.
+Result<void> fill_ports(bpf_map* m, const KernelFilter& f) {
+  std::map<uint16_t, uint8_t> bits;
+  for (uint16_t p : f.exclude_ports) bits[p] |= QTAP_PORT_EXCLUDE_LOCAL | QTAP_PORT_EXCLUDE_REMOTE;
+  for (uint16_t p : f.exclude_local_ports) bits[p] |= QTAP_PORT_EXCLUDE_LOCAL;
+  for (uint16_t p : f.exclude_remote_ports) bits[p] |= QTAP_PORT_EXCLUDE_REMOTE;
+  for (uint16_t p : f.only_local_ports) bits[p] |= QTAP_PORT_ONLY_LOCAL;
+  for (uint16_t p : f.only_remote_ports) bits[p] |= QTAP_PORT_ONLY_REMOTE;
+  clear_map<uint16_t>(m);
+  for (auto [port, b] : bits) {
+    if (bpf_map__update_elem(m, &port, sizeof(port), &b, sizeof(b), 0) != 0) {
+      return make_error(fmt::format("cannot add port {} to the kernel filter: {}", port, errno_text(errno)));
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<void> KernelProbes::set_filter(const KernelFilter& f) {
@@ -217,12 +235,18 @@ Result<void> KernelProbes::set_filter(const KernelFilter& f) {
   if (auto r = fill_map(maps.pid_exclude, f.exclude_pids, "pid"); !r) return r;
   if (auto r = fill_map(maps.cgroup_include, f.include_cgroups, "cgroup"); !r) return r;
   if (auto r = fill_map(maps.cgroup_exclude, f.exclude_cgroups, "cgroup"); !r) return r;
-  if (auto r = fill_map(maps.port_exclude, f.exclude_ports, "port"); !r) return r;
-  if (!f.include_pids.empty()) on.flags |= QTAP_FILTER_PID_INCLUDE;
+  if (auto r = fill_ports(maps.port_filter, f); !r) return r;
+  if (!f.include_pids.empty() || f.only_listed_pids) on.flags |= QTAP_FILTER_PID_INCLUDE;
   if (!f.exclude_pids.empty()) on.flags |= QTAP_FILTER_PID_EXCLUDE;
   if (!f.include_cgroups.empty()) on.flags |= QTAP_FILTER_CGROUP_INCLUDE;
   if (!f.exclude_cgroups.empty()) on.flags |= QTAP_FILTER_CGROUP_EXCLUDE;
-  if (!f.exclude_ports.empty()) on.flags |= QTAP_FILTER_PORTS;
+  if (!f.exclude_ports.empty() || !f.exclude_local_ports.empty() || !f.exclude_remote_ports.empty())
+    on.flags |= QTAP_FILTER_PORTS;
+  if (!f.only_local_ports.empty()) on.flags |= QTAP_FILTER_ONLY_LOCAL_PORTS;
+  if (!f.only_remote_ports.empty()) on.flags |= QTAP_FILTER_ONLY_REMOTE_PORTS;
+  if (f.drop_loopback) on.flags |= QTAP_FILTER_DROP_LOOPBACK;
+  if (f.only_egress) on.flags |= QTAP_FILTER_ONLY_EGRESS;
+  if (f.only_ingress) on.flags |= QTAP_FILTER_ONLY_INGRESS;
   if (bpf_map__update_elem(maps.filter, &zero, sizeof(zero), &on, sizeof(on), 0) != 0) {
     return make_error(fmt::format("cannot set the kernel filter: {}", errno_text(errno)));
   }

@@ -19,12 +19,22 @@ namespace qtap::probes {
 
 // What the kernel filters before copying anything (pushed down from --pid
 // and the config file's filters). Empty lists: no filter of that kind.
+// What the kernel drops before copying a byte (bpf/maps.h). An empty list
+// restricts nothing, except include_pids with only_listed_pids.
 struct KernelFilter {
   std::vector<uint32_t> include_pids;
+  bool only_listed_pids = false;  // include_pids applies even when empty (drop all)
   std::vector<uint32_t> exclude_pids;
   std::vector<uint64_t> include_cgroups;  // cgroup v2 ids
   std::vector<uint64_t> exclude_cgroups;
-  std::vector<uint16_t> exclude_ports;    // local or remote
+  std::vector<uint16_t> exclude_ports;  // local or remote
+  std::vector<uint16_t> exclude_local_ports;
+  std::vector<uint16_t> exclude_remote_ports;
+  std::vector<uint16_t> only_local_ports;   // non-empty: connections need one of these
+  std::vector<uint16_t> only_remote_ports;
+  bool drop_loopback = false;
+  bool only_egress = false;
+  bool only_ingress = false;
 };
 
 struct ProbeConfig {

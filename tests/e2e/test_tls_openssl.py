@@ -66,7 +66,7 @@ def test_curl_to_python_both_views(server, qtap, cert, tmp_path):
     (tmp_path / "b").write_bytes(body)
     url = f"https://localhost:{server.port}/echo?id={m}"
     client = subprocess.Popen([CURL, "-sS", "--cacert", str(cert[0]), "-o", str(tmp_path / "out"),
-                               "-H", f"X-Secret-Marker: {token}", "-H", "Content-Type: text/plain",
+                               "-H", f"X-Qtap-Marker: {token}", "-H", "Content-Type: text/plain",
                                "--data-binary", f"@{tmp_path / 'b'}", url])
     assert client.wait(30) == 0
     e = qtap.wait_for(mine(m, "egress"), what="curl's TLS record")[0]
@@ -76,7 +76,7 @@ def test_curl_to_python_both_views(server, qtap, cert, tmp_path):
         req, resp = r["http"]["request"], r["http"]["response"]
         assert req["method"] == "POST"
         assert req["url"] == url
-        assert header(req, "X-Secret-Marker") == [token]
+        assert header(req, "X-Qtap-Marker") == [token]
         assert body_bytes(req["body"]) == body
         assert resp["status"] == 200
         assert body_bytes(resp["body"]) == body
