@@ -36,33 +36,10 @@ trap 'kill $srv 2>/dev/null; rm -rf "$tmp"' EXIT
 read -r _ port <&"${SRV[0]}"
 url="https://localhost:$port/echo"
 
-run_load() { "$peer" load "$url" "$tmp/cert.pem" "$conns" "$duration" "$body" | awk '/^rps/ {print $2}'; }
+load() { "$peer" load "$url" "$tmp/cert.pem" "$conns" "$duration" "$body" | awk '/^rps/ {print $2}'; }
 
-# Runs the load under qtap with extra flags; prints "req/s cpu_seconds".
-with_qtap() {
-  rm -f "$tmp/ready"
-  "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
-  local q=$!
-  until [ -e "$tmp/ready" ]; do sleep 0.05; done
-  # The server was running before qtap: it is probed at start-up, the
-  # client (same binary) by the time it runs.
-  local before after rps
-  before=$(awk '{print $14 + $15}' "/proc/$q/stat")
-  rps=$(run_load)
-  after=$(awk '{print $14 + $15}' "/proc/$q/stat")
-  kill -INT $q
-  wait $q
-  echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
-}
-
-base=$(run_load)
-read -r floor floor_cpu < <(with_qtap --noop-probes)
-read -r full full_cpu < <(with_qtap)
-
-pct() { echo "$1 * 100 / $2" | bc -l; }
-echo "Go crypto/tls server and client, HTTP/1.1 keep-alive, $body B each way, $conns connections, ${duration}s per run"
-printf 'without qtap              %9.0f req/s\n' "$base"
-printf 'qtap probes, no work      %9.0f req/s  %5.1f%% of without   qtap CPU %.2f s\n' "$floor" "$(pct "$floor" "$base")" "$floor_cpu"
-printf 'qtap full capture         %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
-  "$full" "$(pct "$full" "$base")" "$(pct "$full" "$floor")" "$full_cpu"
-grep -E "^qtap (stats|drops)|TLS: probing $peer" "$tmp/qtap.err" | sed 's/: Go .*(probes/ (probes/'
+# The server ran before qtap: it is probed at start-up, and so is its client
+# (the same binary).
+. "$here/lib.sh"
+compare_runs "Go crypto/tls server and client, HTTP/1.1 keep-alive, $body B each way, $conns connections, ${duration}s per run"
+grep -E "TLS: probing $peer" "$tmp/qtap.err" | sed 's/: Go .*(probes/ (probes/'

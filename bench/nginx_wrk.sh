@@ -57,33 +57,9 @@ trap 'kill $ngx 2>/dev/null; rm -rf "$tmp"' EXIT
 url="$scheme://127.0.0.1:$port/1k.bin"
 until curl -skf -o /dev/null "$url"; do sleep 0.05; done
 
-run_wrk() {
+load() {
   wrk -t1 -c"$conns" -d"${duration}s" "$url" | awk '/Requests\/sec/ {print $2}'
 }
 
-# Runs wrk under qtap with extra flags; prints "req/s cpu_seconds".
-with_qtap() {
-  rm -f "$tmp/ready"
-  "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
-  local q=$!
-  until [ -e "$tmp/ready" ]; do sleep 0.05; done
-  local before after rps
-  before=$(awk '{print $14 + $15}' "/proc/$q/stat")
-  rps=$(run_wrk)
-  after=$(awk '{print $14 + $15}' "/proc/$q/stat")
-  kill -INT $q
-  wait $q
-  echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
-}
-
-base=$(run_wrk)
-read -r floor floor_cpu < <(with_qtap --noop-probes)
-read -r full full_cpu < <(with_qtap)
-
-pct() { echo "$1 * 100 / $2" | bc -l; }
-echo "nginx $scheme, 1 KiB responses, keep-alive, wrk -t1 -c$conns, ${duration}s per run"
-printf 'without qtap              %9.0f req/s\n' "$base"
-printf 'qtap probes, no work      %9.0f req/s  %5.1f%% of without   qtap CPU %.2f s\n' "$floor" "$(pct "$floor" "$base")" "$floor_cpu"
-printf 'qtap full capture         %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
-  "$full" "$(pct "$full" "$base")" "$(pct "$full" "$floor")" "$full_cpu"
-grep -E "^qtap (stats|drops)" "$tmp/qtap.err"
+. "$here/lib.sh"
+compare_runs "nginx $scheme, 1 KiB responses, keep-alive, wrk -t1 -c$conns, ${duration}s per run"

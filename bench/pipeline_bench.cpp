@@ -6,6 +6,7 @@
 //
 //   build/bench/pipeline_bench [--protocol http1|http2|grpc] [--transactions N]
 //       [--body BYTES] [--binary] [--conns C] [--per-conn K] [--concurrent S] [--out PATH]
+//       [--policy off|audit|redact]   (the policy stage: none, default audit+redaction, redaction only)
 //
 // Each connection plays a script made once: HTTP/1 keep-alive requests; HTTP/2
 // rounds of S concurrent streams (HEADERS of all S, then their responses
@@ -29,6 +30,7 @@
 #include "events/synth.h"
 #include "output/jsonl_sink.h"
 #include "pipeline/pipeline.h"
+#include "policy/policy.h"
 
 using namespace qtap;
 namespace synth = qtap::events::synth;
@@ -53,6 +55,9 @@ struct Options {
   uint32_t per_conn = 100;  // transactions per connection before it closes
   uint32_t concurrent = 8;  // HTTP/2 streams in flight per connection
   std::string out = "/dev/null";  // where the JSON goes (to look at it)
+  // off: no policy stage; audit: the default policy (audit + redaction);
+  // redact: redaction only (audit disabled).
+  std::string policy = "off";
 };
 
 // What one connection says in its life: chunks in order, each one call.
@@ -65,20 +70,37 @@ struct Script {
   uint64_t transactions = 0;
 };
 
+// Text bodies look like an API's JSON (words, numbers, ids, timestamps), so
+// the audit's detectors see realistic candidates; binary ones are random.
 std::string body_bytes(const Options& o) {
-  std::string b(o.body, 'a');
   uint32_t seed = 12345;
-  for (size_t i = 0; i < o.body; i++) {
+  auto next = [&] {
     seed = seed * 1103515245 + 12345;
-    b[i] = o.binary ? char(seed >> 16) : char('a' + i % 26);
+    return seed >> 8;
+  };
+  if (o.binary) {
+    std::string b(o.body, '\0');
+    for (auto& c : b) c = char(next());
+    return b;
   }
+  static const char* kWords[] = {"alpha", "order", "shipped", "customer", "region", "west", "item",
+                                 "priority", "normal", "status", "active", "warehouse", "note"};
+  std::string b = "{\"items\":[";
+  while (b.size() < o.body) {
+    b += fmt::format("{{\"id\":{},\"sku\":\"SKU-{:06d}\",\"name\":\"{} {}\",\"qty\":{},"
+                     "\"price\":{}.{:02d},\"updated\":\"2026-11-{:02d}T10:{:02d}:00Z\"}},",
+                     next() % 1000000, next() % 1000000, kWords[next() % 13], kWords[next() % 13],
+                     next() % 50, next() % 500, next() % 100, 1 + next() % 28, next() % 60);
+  }
+  b.resize(o.body);
   return b;
 }
 
 Script http1_script(const Options& o) {
   std::string req =
       "GET /api/v1/items/12345?include=details HTTP/1.1\r\nHost: api.internal:8080\r\n"
-      "User-Agent: bench/1.0\r\nAccept: application/json\r\nX-Request-Id: 0123456789abcdef\r\n\r\n";
+      "User-Agent: bench/1.0\r\nAccept: application/json\r\nX-Request-Id: 0123456789abcdef\r\n"
+      "Authorization: Bearer 3f9a1c0e7b5d42a8\r\n\r\n";
   std::string resp = fmt::format(
       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n"
       "Date: Sun, 29 Nov 2026 05:55:03 GMT\r\nServer: bench\r\n\r\n{}",
@@ -229,6 +251,11 @@ int main(int argc, char** argv) {
     else if (k == "--per-conn") o.per_conn = static_cast<uint32_t>(std::stoul(v));
     else if (k == "--concurrent") o.concurrent = static_cast<uint32_t>(std::stoul(v));
     else if (k == "--out") o.out = v;
+    else if (k == "--policy") o.policy = v;
+  }
+  if (o.policy != "off" && o.policy != "audit" && o.policy != "redact") {
+    fprintf(stderr, "--policy off|audit|redact\n");
+    return 2;
   }
   if (o.protocol != "http1" && o.protocol != "http2" && o.protocol != "grpc") {
     fprintf(stderr, "--protocol http1|http2|grpc\n");
@@ -243,6 +270,16 @@ int main(int argc, char** argv) {
   std::ofstream out(o.out, std::ios::binary);
   JsonlSink sink(out);
   Pipeline pipeline(PipelineConfig{}, processes, sink);
+  if (o.policy != "off") {
+    config::Config cfg;
+    cfg.audit.enabled = o.policy == "audit";
+    auto p = Policy::make(cfg, false);
+    if (!p) {
+      fprintf(stderr, "%s\n", p.error().message.c_str());
+      return 1;
+    }
+    pipeline.set_policy(std::move(*p));
+  }
 
   const uint32_t pid = 4000;
   struct Conn {
@@ -259,8 +296,8 @@ int main(int argc, char** argv) {
   };
   for (auto& c : conns) open_conn(c);
 
-  fprintf(stderr, "pipeline_bench: %s, %lu transactions, %zu-byte %s bodies, %u connections x %lu transactions%s\n",
-          o.protocol.c_str(), (unsigned long)o.transactions, o.body, o.binary ? "binary" : "text", o.conns,
+  fprintf(stderr, "pipeline_bench: %s, policy %s, %lu transactions, %zu-byte %s bodies, %u connections x %lu transactions%s\n",
+          o.protocol.c_str(), o.policy.c_str(), (unsigned long)o.transactions, o.body, o.binary ? "binary" : "text", o.conns,
           (unsigned long)script.transactions,
           o.protocol == "http1" ? "" : fmt::format(", {} concurrent streams", o.concurrent).c_str());
   long rss_start = rss_kib();
@@ -298,6 +335,8 @@ int main(int argc, char** argv) {
   printf("transactions      %lu\n", (unsigned long)tx);
   printf("seconds           %.3f\n", secs);
   printf("transactions/s    %.0f\n", tx / secs);
+  printf("us/transaction    %.3f\n", secs * 1e6 / tx);
+  printf("findings          %lu\n", (unsigned long)pipeline.policy_stats().findings);
   printf("events/s          %.0f\n", events / secs);
   printf("MB/s (payload)    %.1f\n", bytes / secs / 1e6);
   printf("rss_kib start     %ld\n", rss_start);

@@ -1,0 +1,34 @@
+# Shared by the overhead benchmarks (sourced). The caller defines `load`
+# (runs the workload once, prints requests/s), `qtap` and `tmp`.
+
+# Runs `load` under qtap with extra flags; prints "req/s qtap_cpu_seconds".
+with_qtap() {
+  rm -f "$tmp/ready"
+  "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
+  local q=$!
+  until [ -e "$tmp/ready" ]; do sleep 0.05; done
+  local before after rps
+  before=$(awk '{print $14 + $15}' "/proc/$q/stat")
+  rps=$(load)
+  after=$(awk '{print $14 + $15}' "/proc/$q/stat")
+  kill -INT $q
+  wait $q
+  echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
+}
+
+# The three runs (without qtap, probes doing nothing, full capture) and the
+# table; $1 is the title line.
+compare_runs() {
+  local base floor floor_cpu full full_cpu
+  base=$(load)
+  read -r floor floor_cpu < <(with_qtap --noop-probes)
+  read -r full full_cpu < <(with_qtap)
+  pct() { echo "$1 * 100 / $2" | bc -l; }
+  echo "$1"
+  printf 'without qtap              %9.0f req/s\n' "$base"
+  printf 'qtap probes, no work      %9.0f req/s  %5.1f%% of without   qtap CPU %.2f s\n' \
+    "$floor" "$(pct "$floor" "$base")" "$floor_cpu"
+  printf 'qtap full capture         %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
+    "$full" "$(pct "$full" "$base")" "$(pct "$full" "$floor")" "$full_cpu"
+  grep -E "^qtap (stats|drops)" "$tmp/qtap.err"
+}
