@@ -134,7 +134,7 @@ struct {
  * carries its ciphertext, which names the socket. */
 struct tls_pending {
   __u64 session;
-  __u64 ts_ns;
+  __u64 cpu_ns; /* thread_cpu_ns() at the plaintext write */
 };
 
 struct {

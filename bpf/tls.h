@@ -25,8 +25,15 @@
 
 #define QTAP_PROT_EXEC 4
 /* A memory-BIO session binds to the next socket write of its thread only if
- * it comes this soon after the plaintext write. */
+ * the thread ran at most this long in between. On-CPU time, not wall time: a
+ * thread preempted between the two calls on a busy host is still "at once". */
 #define QTAP_TLS_BIND_WINDOW_NS (5 * 1000 * 1000)
+
+/* The current thread's time on CPU (updated at ticks and switches). */
+static __always_inline __u64 thread_cpu_ns(void) {
+  struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+  return BPF_CORE_READ(t, se.sum_exec_runtime);
+}
 
 /* Plaintext stream positions of sessions without a known socket. */
 struct tls_orphan {
@@ -70,7 +77,7 @@ static __always_inline bool tls_saw_socket(__u32 pid, int fd, __u8 dir, struct c
   struct tls_pending *p = bpf_map_lookup_elem(&tls_pending, &id);
   if (!p)
     return false;
-  bool fresh = bpf_ktime_get_boot_ns() - p->ts_ns < QTAP_TLS_BIND_WINDOW_NS;
+  bool fresh = thread_cpu_ns() - p->cpu_ns < QTAP_TLS_BIND_WINDOW_NS;
   if (fresh) {
     bind_session(pid, p->session, fd, 1);
     st->flags |= CONN_F_TLS;
@@ -168,7 +175,7 @@ int BPF_KRETPROBE(qtap_tls_return, long rc) {
                                       : __sync_fetch_and_add(&o->recv, bytes);
   capture(0, -1, dir, QTAP_CALL_TLS, offset, bytes, c.buf, 0, QTAP_DATA_F_TLS, lib, c.session);
   if (dir == QTAP_DIR_SEND) {
-    struct tls_pending p = {.session = c.session, .ts_ns = bpf_ktime_get_boot_ns()};
+    struct tls_pending p = {.session = c.session, .cpu_ns = thread_cpu_ns()};
     bpf_map_update_elem(&tls_pending, &id, &p, BPF_ANY);
   }
   return 0;

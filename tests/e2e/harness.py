@@ -9,8 +9,8 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -120,6 +120,19 @@ class Qtap:
         return self.proc.returncode
 
 
+def marker():
+    """A random string to find a test's own records among everything captured."""
+    return uuid.uuid4().hex
+
+
+def mine(m, direction):
+    """HTTP records whose request path carries marker `m`, seen from `direction`."""
+    def pred(r):
+        req = r["type"] == "http" and r["http"]["request"]
+        return bool(req) and m in req["path"] and r["connection"]["direction"] == direction
+    return pred
+
+
 def describe(r):
     p = r.get("process", {})
     if r.get("type") == "http":
@@ -140,6 +153,11 @@ def body_bytes(body):
 def header(msg, name):
     """All values of a header, in order."""
     return [h["value"] for h in msg["headers"] if h["name"].lower() == name.lower()]
+
+
+def addr(endpoint):
+    """(ip, port) of connection.local or .remote: the remote one also has a scope."""
+    return endpoint["ip"], endpoint["port"]
 
 
 class Peer:

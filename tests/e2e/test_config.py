@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from harness import QTAP_BIN, SYS_PYTHON, Qtap, header, http_server, require_bpf, wait_until
+from harness import QTAP_BIN, SYS_PYTHON, header, http_server, marker, Qtap, require_bpf, wait_until
 
 CURL = "/usr/bin/curl"
 # A test card number (Visa's documented test PAN): valid Luhn, never real.
@@ -27,10 +27,6 @@ def start_qtap(tmp_path, config_text, *args):
     cfg = tmp_path / "qtap.yaml"
     cfg.write_text(config_text)
     return Qtap(tmp_path / "q", "--config", str(cfg), *args).start(), cfg
-
-
-def marker():
-    return uuid.uuid4().hex
 
 
 def curl(url, *args):
@@ -98,7 +94,7 @@ filters:
       port: {dropped.port}
     capture: none
 """)
-        assert f"kernel filter: 1 local port(s) excluded, 1 remote port(s) excluded" in q.stderr(), q.stderr()
+        assert "kernel filter: 1 local port(s) excluded, 1 remote port(s) excluded" in q.stderr(), q.stderr()
         m = marker()
         for i in range(3):
             curl(f"http://127.0.0.1:{dropped.port}/echo?id={m}-{i}", "-d", "x" * 5000)

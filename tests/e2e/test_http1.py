@@ -1,17 +1,14 @@
 """Plaintext HTTP/1 through the real kernel probes: curl and python clients,
 a python server started before qtap, both views of every exchange."""
-import gzip
 import os
 import random
 import socket
 import string
 import subprocess
-import uuid
-from pathlib import Path
 
 import pytest
 
-from harness import (SYS_PYTHON, Qtap, body_bytes, header, http_server, require_bpf)
+from harness import SYS_PYTHON, addr, body_bytes, header, http_server, marker, Qtap, require_bpf
 
 CURL = "/usr/bin/curl"
 
@@ -30,10 +27,6 @@ def qtap(server, tmp_path_factory):
     yield q
     rc = q.stop()
     assert rc == 0, q.stderr()
-
-
-def marker():
-    return uuid.uuid4().hex
 
 
 def by_marker(m, direction):
@@ -98,9 +91,9 @@ def test_post_both_views_field_by_field(server, qtap, tmp_path):
 
     # The 4-tuple, seen from both ends.
     ec, ic = egress["connection"], ingress["connection"]
-    assert ec["remote"] == {"ip": "127.0.0.1", "port": server.port}
+    assert ec["remote"] == {"ip": "127.0.0.1", "port": server.port, "scope": "loopback"}
     assert ec["local"]["ip"] == "127.0.0.1"
-    assert ic["local"] == ec["remote"] and ic["remote"] == ec["local"]
+    assert addr(ic["local"]) == addr(ec["remote"]) and addr(ic["remote"]) == addr(ec["local"])
     assert ec["id"] != ic["id"]
 
 
@@ -260,10 +253,10 @@ def test_ipv6_loopback(qtap):
         run_curl("-g", f"http://[::1]:{srv.port}/hello?id={m}")
         e = qtap.wait_for(by_marker(m, "egress"), what="IPv6 client record")[0]
         i = qtap.wait_for(by_marker(m, "ingress"), what="IPv6 server record")[0]
-        assert e["connection"]["remote"] == {"ip": "::1", "port": srv.port}
+        assert e["connection"]["remote"] == {"ip": "::1", "port": srv.port, "scope": "loopback"}
         assert e["connection"]["local"]["ip"] == "::1"
-        assert i["connection"]["local"] == e["connection"]["remote"]
-        assert i["connection"]["remote"] == e["connection"]["local"]
+        assert addr(i["connection"]["local"]) == addr(e["connection"]["remote"])
+        assert addr(i["connection"]["remote"]) == addr(e["connection"]["local"])
         assert e["http"]["request"]["url"] == f"http://[::1]:{srv.port}/hello?id={m}"
         assert body_bytes(e["http"]["response"]["body"]) == b"hello world\n"
     finally:

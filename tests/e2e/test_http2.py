@@ -2,16 +2,14 @@
 nginx (TLS with ALPN h2, and cleartext h2c with prior knowledge), gRPC with
 Debian's python3-grpcio (insecure and TLS). Field by field in the JSON."""
 import json
-import os
 import socket
 import subprocess
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
-from harness import (PEERS, SYS_PYTHON, Peer, Qtap, body_bytes, header, make_cert, require_bpf)
+from harness import PEERS, SYS_PYTHON, body_bytes, header, marker, Peer, require_bpf
 
 CURL = "/usr/bin/curl"
 
@@ -53,23 +51,6 @@ class Nghttpd:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    return make_cert(tmp_path_factory.mktemp("cert"))
-
-
-@pytest.fixture(scope="module")
-def qtap(tmp_path_factory):
-    require_bpf()
-    q = Qtap(tmp_path_factory.mktemp("qtap")).start()
-    yield q
-    assert q.stop() == 0, q.stderr()
-
-
-def marker():
-    return uuid.uuid4().hex
 
 
 def h2(m, direction=None):

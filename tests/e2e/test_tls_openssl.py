@@ -6,19 +6,13 @@ import random
 import shutil
 import string
 import subprocess
-import uuid
 
 import pytest
 
-from harness import (SYS_PYTHON, Qtap, body_bytes, header, http_server, make_cert, require_bpf)
+from harness import SYS_PYTHON, addr, body_bytes, header, http_server, marker, mine, Qtap, require_bpf
 
 CURL = "/usr/bin/curl"
 NODE = shutil.which("node") or "/usr/bin/node"
-
-
-@pytest.fixture(scope="module")
-def cert(tmp_path_factory):
-    return make_cert(tmp_path_factory.mktemp("cert"))
 
 
 @pytest.fixture(scope="module")
@@ -34,17 +28,6 @@ def qtap(server, tmp_path_factory):
     q = Qtap(tmp_path_factory.mktemp("qtap")).start()
     yield q
     assert q.stop() == 0, q.stderr()
-
-
-def marker():
-    return uuid.uuid4().hex
-
-
-def mine(m, direction):
-    def pred(r):
-        req = r["type"] == "http" and r["http"]["request"]
-        return bool(req) and m in req["path"] and r["connection"]["direction"] == direction
-    return pred
 
 
 def curl(cert, *args, env=None):
@@ -83,9 +66,9 @@ def test_curl_to_python_both_views(server, qtap, cert, tmp_path):
         assert r["http"]["notes"] == []
     assert e["process"]["pid"] == client.pid and e["process"]["exe"] == CURL
     assert i["process"]["pid"] == server.pid and i["process"]["exe"] == os.path.realpath(SYS_PYTHON)
-    assert e["connection"]["remote"] == {"ip": "127.0.0.1", "port": server.port}
-    assert i["connection"]["local"] == e["connection"]["remote"]
-    assert i["connection"]["remote"] == e["connection"]["local"]
+    assert addr(e["connection"]["remote"]) == ("127.0.0.1", server.port)
+    assert addr(i["connection"]["local"]) == addr(e["connection"]["remote"])
+    assert addr(i["connection"]["remote"]) == addr(e["connection"]["local"])
 
 
 def test_large_upload_and_download(server, qtap, cert, tmp_path):
@@ -177,7 +160,7 @@ function get(path) {{
         assert body_bytes(r["http"]["response"]["body"]) == f"node body {path}".encode()
         # node's OpenSSL writes into memory; qtap matched the session to its
         # socket by call order, and says so. The socket is the right one:
-        assert r["connection"]["remote"] == {"ip": "127.0.0.1", "port": server.port}
+        assert addr(r["connection"]["remote"]) == ("127.0.0.1", server.port)
         assert any("call order" in n for n in r["http"]["notes"])
     assert len({r["connection"]["id"] for r in recs}) == 1
 

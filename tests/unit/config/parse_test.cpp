@@ -233,6 +233,14 @@ TEST(ParseConfig, EverySettingHasAKey) {
 #undef QTAP_X
 }
 
+TEST(ParseConfig, TlsLibraries) {
+  auto c = parse_config("tls_libraries: [go, nss]\n", "qtap.yaml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->settings.tls_libraries, (std::vector<std::string>{"go", "nss"}));
+  EXPECT_EQ(resolve_settings({}, {}).tls_libraries,
+            (std::vector<std::string>{"openssl", "go", "gnutls", "nss"}));
+}
+
 TEST(ParseConfig, BodyRegexCheckIsTheCallers) {
   ParseOptions opts;
   std::vector<std::string> seen;
@@ -304,6 +312,10 @@ TEST(ParseConfigErrors, SettingsTypesRangesEnums) {
       {"ringbuf_mb: 3\n", "qtap.yaml:1: ringbuf_mb: expected a power of two 1-1024, got 3"},
       {"ringbuf_mb: 2048\n", "qtap.yaml:1: ringbuf_mb: expected a power of two 1-1024, got 2048"},
       {"ringbuf_mb: 0\n", "qtap.yaml:1: ringbuf_mb: expected a power of two 1-1024, got 0"},
+      {"tls_libraries: openssl\n",
+       "qtap.yaml:1: tls_libraries: expected a list of openssl, go, gnutls, nss, got \"openssl\""},
+      {"tls_libraries: [go, boringssl]\n",
+       "qtap.yaml:1: tls_libraries[1]: expected openssl|go|gnutls|nss, got \"boringssl\""},
       {"record: ~\n", "qtap.yaml:1: record: expected a non-empty string, got nothing"},
       {"direction: out\n",
        "qtap.yaml:1: direction: expected all|egress|ingress|egress-external, got \"out\""},
@@ -489,7 +501,7 @@ TEST(ParseConfigErrors, UnknownKeysAtEveryLevel) {
        "allowed_domains"},
       {"x: 1\n",
        "qtap.yaml:1: x: unknown key; expected one of: version, log_level, format, output, "
-       "verbose, pids, ready_file, max_body, ringbuf_mb, record, color, direction, "
+       "verbose, pids, ready_file, max_body, ringbuf_mb, record, color, tls_libraries, direction, "
        "ignore_loopback, default_capture, filters, redaction, audit"},
       {"? [a]\n: 1\n", "qtap.yaml:1: expected a plain key, got a list"},
   };
