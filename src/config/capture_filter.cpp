@@ -126,13 +126,6 @@ bool dropped_globally(const CapturePolicy& policy, const Subject& s) {
 
 }  // namespace
 
-const std::string* ContainerInfo::label(std::string_view key) const {
-  for (const auto& [k, v] : labels) {
-    if (k == key) return &v;
-  }
-  return nullptr;
-}
-
 ConnectionFacts ConnectionFacts::from(const ConnectionContext& c) {
   ConnectionFacts f;
   f.local_ip = IpAddress::parse(c.local.ip);

@@ -6,30 +6,19 @@
 
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 #include "config/address.h"
 #include "config/config.h"
+#include "context/container_info.h"
 #include "context/process_info.h"
 #include "output/records.h"
 
 namespace qtap::config {
 
-// What the rules can ask about a container. The app fills it (from the
-// container runtime / Kubernetes labels) and keeps it per container.
-struct ContainerInfo {
-  std::string id;     // 64-hex
-  std::string name;   // runtime name, e.g. "web-1"
-  std::string image;  // as the runtime reports it, e.g. "docker.io/library/nginx:1.25"
-  std::vector<std::pair<std::string, std::string>> labels;
-  std::string pod_name;  // empty outside Kubernetes
-  std::string pod_namespace;
-
-  const std::string* label(std::string_view key) const;  // nullptr if absent
-};
+// What the rules can ask about a container: the one struct the context
+// module fills (cgroup path, then the runtime's metadata).
+using ContainerInfo = ::qtap::ContainerInfo;
 
 // The connection facts the rules use, computed once per connection
 // (from() parses the textual addresses).

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -202,6 +203,15 @@ std::optional<std::string> ProcReader::cgroup(uint32_t pid) const {
   std::string selected = select_cgroup_path(*raw);
   if (selected.empty()) return std::nullopt;
   return selected;
+}
+
+std::optional<uint64_t> ProcReader::netns(uint32_t pid) const {
+  if (root_.empty()) return std::nullopt;
+  // stat follows the magic link to the namespace: its inode is the id that
+  // `ip netns identify` and lsns show.
+  struct stat st {};
+  if (::stat(path(pid, "ns/net").c_str(), &st) != 0) return std::nullopt;
+  return static_cast<uint64_t>(st.st_ino);
 }
 
 }  // namespace qtap

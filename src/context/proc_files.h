@@ -74,6 +74,7 @@ class ProcReader {
   std::optional<std::string> comm(uint32_t pid) const;
   std::optional<uint32_t> uid(uint32_t pid) const;
   std::optional<std::string> cgroup(uint32_t pid) const;  // select_cgroup_path()
+  std::optional<uint64_t> netns(uint32_t pid) const;      // inode of ns/net
 
   const std::string& root() const { return root_; }
 

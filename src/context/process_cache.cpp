@@ -7,6 +7,8 @@
 
 #include "common/log.h"
 #include "context/cgroup_resolver.h"
+#include "context/container_metadata.h"
+#include "context/docker_source.h"
 #include "context/proc_files.h"
 #include "context/user_names.h"
 
@@ -21,15 +23,24 @@ std::string_view basename_of(std::string_view path) {
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
 }
 
+// Replays have no runtime to ask: the containers of their events are long gone.
+std::unique_ptr<ContainerMetadataSource> default_source(const ContextConfig& cfg) {
+  if (cfg.proc_root.empty() || cfg.docker_socket.empty()) return nullptr;
+  return std::make_unique<DockerSource>(cfg.docker_socket, cfg.runtime_timeout);
+}
+
 }  // namespace
 
 struct ProcessCache::Impl {
   struct Entry {
     ProcessInfo info;
     std::list<uint32_t>::iterator order;
+    // The metadata generation at the last lookup of the container when it
+    // said kLater; nullopt when there is nothing more to wait for.
+    std::optional<uint64_t> metadata_wait;
   };
 
-  explicit Impl(ContextConfig c)
+  Impl(ContextConfig c, std::unique_ptr<ContainerMetadataSource> source)
       : cfg(std::move(c)),
         proc(cfg.proc_root),
         users(cfg.passwd_path),
@@ -37,6 +48,7 @@ struct ProcessCache::Impl {
                                      .cgroup_root = cfg.cgroup_root,
                                      .max_entries = cfg.max_cgroups}) {
     if (cfg.max_processes == 0) cfg.max_processes = 1;
+    if (source) metadata = std::make_unique<ContainerMetadataCache>(std::move(source));
   }
 
   const ProcessInfo& insert(uint32_t pid, ProcessInfo info) {
@@ -51,8 +63,29 @@ struct ProcessCache::Impl {
       order.pop_front();
     }
     order.push_back(pid);
-    auto [it, _] = entries.emplace(pid, Entry{std::move(info), std::prev(order.end())});
-    return it->second.info;
+    auto [it, _] = entries.emplace(pid, Entry{std::move(info), std::prev(order.end()), {}});
+    Entry& e = it->second;
+    e.metadata_wait = add_metadata(e.info);
+    return e.info;
+  }
+
+  // Fills in what the runtime has said about the process's container so far.
+  // Returns the generation to wait past when more may come.
+  std::optional<uint64_t> add_metadata(ProcessInfo& info) {
+    if (!info.container || !metadata) return std::nullopt;
+    // Read before the lookup: an answer stored in between moves it past this.
+    uint64_t generation = metadata->generation();
+    if (metadata->lookup(*info.container) != ContainerMetadataCache::Lookup::kLater) {
+      return std::nullopt;
+    }
+    return generation;
+  }
+
+  const ProcessInfo& hit(Entry& e) {
+    if (e.metadata_wait && *e.metadata_wait != metadata->generation()) {
+      e.metadata_wait = add_metadata(e.info);
+    }
+    return e.info;
   }
 
   void erase(uint32_t pid) {
@@ -69,7 +102,7 @@ struct ProcessCache::Impl {
 
   void finish(ProcessInfo& info) {
     info.user = users.name_of(info.uid);
-    info.container_id = container_id_from_cgroup(info.cgroup);
+    info.container = container_from_cgroup(info.cgroup);
   }
 
   // /proc/PID as it is now; nullopt when the process is gone. comm and
@@ -86,6 +119,7 @@ struct ProcessCache::Impl {
     info.cmdline = proc.cmdline(pid, cfg.max_cmdline_bytes).value_or("");
     auto cgroup = proc.cgroup(pid);
     info.cgroup = cgroup ? *cgroup : cgroup_of(hint.cgroup_id);
+    info.netns = proc.netns(pid).value_or(0);
     finish(info);
     return info;
   }
@@ -97,6 +131,7 @@ struct ProcessCache::Impl {
     info.uid = hint.uid;
     info.cgroup = cgroup_of(hint.cgroup_id);
     finish(info);
+    add_metadata(info);
     return info;
   }
 
@@ -104,12 +139,16 @@ struct ProcessCache::Impl {
   ProcReader proc;
   UserNames users;
   CgroupResolver cgroups;
+  std::unique_ptr<ContainerMetadataCache> metadata;  // null: no runtime to ask
   std::unordered_map<uint32_t, Entry> entries;
   std::list<uint32_t> order;  // pids, oldest inserted first
   ProcessInfo gone;           // the last hint-only answer (not cached)
 };
 
-ProcessCache::ProcessCache(ContextConfig cfg) : impl_(std::make_unique<Impl>(std::move(cfg))) {}
+ProcessCache::ProcessCache(ContextConfig cfg) : ProcessCache(cfg, default_source(cfg)) {}
+
+ProcessCache::ProcessCache(ContextConfig cfg, std::unique_ptr<ContainerMetadataSource> metadata)
+    : impl_(std::make_unique<Impl>(std::move(cfg), std::move(metadata))) {}
 
 ProcessCache::~ProcessCache() = default;
 
@@ -134,12 +173,13 @@ void ProcessCache::on_exec(uint32_t pid, const ProcessHint& hint, std::string_vi
   // on hybrid hosts; the id is the fallback for a process already gone.
   auto cgroup = impl_->proc.cgroup(pid);
   info.cgroup = cgroup ? *cgroup : impl_->cgroup_of(hint.cgroup_id);
+  info.netns = impl_->proc.netns(pid).value_or(0);
   impl_->finish(info);
   impl_->insert(pid, std::move(info));
 }
 
 const ProcessInfo& ProcessCache::get(uint32_t pid, const ProcessHint& hint) {
-  if (auto it = impl_->entries.find(pid); it != impl_->entries.end()) return it->second.info;
+  if (auto it = impl_->entries.find(pid); it != impl_->entries.end()) return impl_->hit(it->second);
   if (auto info = impl_->read_proc(pid, hint)) return impl_->insert(pid, std::move(*info));
   spdlog::debug("context: pid {} is gone; context from the event only", pid);
   impl_->gone = impl_->from_hint(pid, hint);

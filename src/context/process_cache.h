@@ -4,6 +4,7 @@
 // Bounded: entries are forgotten on exit, and the table has a hard cap.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -14,13 +15,19 @@
 
 namespace qtap {
 
+class ContainerMetadataSource;  // context/container_metadata.h
+
 struct ContextConfig {
-  std::string proc_root = "/proc";  // empty: never read /proc (replay)
+  std::string proc_root = "/proc";  // empty: never read /proc nor ask a runtime (replay)
   std::string cgroup_root = "";  // cgroup2 mount; empty: found in /proc/self/mountinfo
   std::string passwd_path = "/etc/passwd";
   size_t max_processes = 65536;
   size_t max_cmdline_bytes = 4096;  // longer command lines are cut (argv can be 2 MiB)
   size_t max_cgroups = 65536;       // cgroup id -> path entries remembered
+  // Docker Engine API socket, asked for container names, images and labels
+  // (in the background); empty: not asked.
+  std::string docker_socket = "/var/run/docker.sock";
+  std::chrono::milliseconds runtime_timeout{1000};  // one request to the runtime, at most
 };
 
 // What the kernel told us about a process in an event (conn open, exec).
@@ -33,7 +40,10 @@ struct ProcessHint {
 // Not thread-safe: owned by the thread that consumes the event stream.
 class ProcessCache {
  public:
+  // Container metadata from cfg.docker_socket.
   explicit ProcessCache(ContextConfig cfg);
+  // Container metadata from `metadata` (nullptr: none), e.g. a fake in tests.
+  ProcessCache(ContextConfig cfg, std::unique_ptr<ContainerMetadataSource> metadata);
   ~ProcessCache();
 
   // The process replaced its image (execve). `args` is argv, NUL-separated.
@@ -43,6 +53,8 @@ class ProcessCache {
   // nothing (the process is gone) built from the hint.
   // The reference is valid until the next call on this cache. A hint-only
   // answer is not cached, so a reused pid is read from /proc again.
+  // Never waits for a container runtime: a container's name, image and
+  // labels appear in the answers once the runtime has given them.
   const ProcessInfo& get(uint32_t pid, const ProcessHint& hint);
   // The process exited: forget it. Emit what is still open for the pid
   // first: a later get() only has the hint to go on.
@@ -54,15 +66,6 @@ class ProcessCache {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
-
-// The container id a cgroup path names (docker, containerd, cri-o, podman,
-// kubepods patterns), or nullopt for host cgroups.
-std::optional<std::string> container_id_from_cgroup(std::string_view cgroup_path);
-
-// The Kubernetes pod UID a cgroup path names ("pod<uid>" under cgroupfs,
-// "kubepods-<qos>-pod<uid>.slice" under systemd, whose '_' are the UID's '-'),
-// lowercase with dashes; nullopt outside a pod.
-std::optional<std::string> pod_uid_from_cgroup(std::string_view cgroup_path);
 
 // The host's name (uname nodename), read once.
 const std::string& host_name();

@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "context/container_info.h"
+
 namespace qtap {
 
 struct ProcessInfo {
@@ -13,9 +15,10 @@ struct ProcessInfo {
   std::string exe;      // absolute path of the executable
   std::string cmdline;  // argv joined with spaces
   uint32_t uid = 0;
-  std::string user;     // name for uid, or the number as text
-  std::string cgroup;   // cgroup v2 path (or the v1 "name=systemd"/first path on hybrid hosts)
-  std::optional<std::string> container_id;  // 64-hex id when the cgroup path names one
+  std::string user;    // name for uid, or the number as text
+  std::string cgroup;  // cgroup v2 path (or the v1 "name=systemd"/first path on hybrid hosts)
+  std::optional<ContainerInfo> container;  // when the cgroup path names one
+  uint64_t netns = 0;  // inode of /proc/PID/ns/net; 0 unknown (the process was gone)
 };
 
 }  // namespace qtap

@@ -21,6 +21,7 @@ constexpr std::string_view kGreen = "\x1b[32m";
 constexpr std::string_view kYellow = "\x1b[33m";
 constexpr std::string_view kCyan = "\x1b[36m";
 
+constexpr size_t kContainerIdLen = 64;
 constexpr size_t kShortContainerId = 12;
 constexpr size_t kBinaryPreviewBytes = 16;
 constexpr std::string_view kIndent = "    ";
@@ -172,7 +173,8 @@ class Text {
     safe(scratch_);
   }
 
-  // "HH:MM:SS.mmm comm[pid] → ", in local time like the logs on stderr.
+  // "HH:MM:SS.mmm comm[pid] (container) → ", in local time like the logs on
+  // stderr; the container only for processes in one.
   void prefix(int64_t time_unix_ns, const ProcessContext& proc, Direction direction) {
     constexpr int64_t kNsPerSec = 1'000'000'000;
     int64_t secs = time_unix_ns / kNsPerSec;
@@ -190,23 +192,43 @@ class Text {
     raw(" ");
     safe(proc.info.comm.empty() ? std::string_view("?") : std::string_view(proc.info.comm));
     format("[{}] ", proc.info.pid);
+    if (proc.info.container) {
+      container(*proc.info.container);
+      raw(" ");
+    }
     raw(arrow(direction));
     raw(" ");
   }
 
-  // "  [tls openssl]  [container 0123456789ab]"
-  void tags(const ProcessContext& proc, const ConnectionContext& conn) {
+  // "(pod prod/checkout-7d9f)" when kubelet's labels are known, else
+  // "(containerd:34dc0b5e626f)": which pod says more than which container.
+  void container(const ContainerInfo& c) {
+    raw("(");
+    if (!c.pod_name.empty()) {
+      raw("pod ");
+      if (!c.pod_namespace.empty()) {
+        safe(c.pod_namespace);
+        raw("/");
+      }
+      safe(c.pod_name);
+    } else {
+      safe(c.runtime.empty() ? std::string_view("container") : std::string_view(c.runtime));
+      raw(":");
+      // Hex ids are cut as docker ps does; nspawn and lxc ids are names.
+      std::string_view id = c.id;
+      safe(id.size() == kContainerIdLen ? id.substr(0, kShortContainerId) : id);
+    }
+    raw(")");
+  }
+
+  // "  [tls openssl]"
+  void tags(const ConnectionContext& conn) {
     if (conn.tls) {
       raw("  [tls");
       if (conn.tls_library) {
         raw(" ");
         safe(*conn.tls_library);
       }
-      raw("]");
-    }
-    if (proc.info.container_id) {
-      raw("  [container ");
-      safe(std::string_view(*proc.info.container_id).substr(0, kShortContainerId));
       raw("]");
     }
   }
@@ -416,7 +438,7 @@ void ConsoleSink::write(const HttpRecord& rec) {
   t.raw("  ");
   t.duration(rec.duration_ms);
   if (ex.version == "HTTP/2") t.raw("  [h2]");
-  t.tags(rec.process, rec.connection);
+  t.tags(rec.connection);
   t.raw("\n");
 
   if (opts_.verbose) {
@@ -503,7 +525,7 @@ void ConsoleSink::write(const ConnectionRecord& rec) {
   t.size(conn.bytes_received);
   t.raw(", ");
   t.duration(rec.duration_ms);
-  t.tags(rec.process, conn);
+  t.tags(conn);
   t.raw("\n");
   out_.write(buf_.data(), static_cast<std::streamsize>(buf_.size()));
 }

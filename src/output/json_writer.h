@@ -60,6 +60,14 @@ class Writer {
     return key_of_length(k, N - 1);
   }
   Writer& key(std::string_view k) { return key_of_length(k.data(), k.size()); }
+  // A key that comes from outside (a container label): escaped as a string is.
+  Writer& escaped_key(std::string_view k) {
+    string(k);
+    reserve(1);
+    put(':');
+    need_comma_ = false;
+    return *this;
+  }
 
   Writer& string(std::string_view s) {
     begin_string();

@@ -1,5 +1,8 @@
 #include "output/jsonl_sink.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "output/json_writer.h"
 #include "output/request_url.h"
 
@@ -18,10 +21,55 @@ std::string_view direction_name(Direction d) {
   return "unknown";
 }
 
-void write_endpoint(json::Writer& w, std::string_view key, const Endpoint& ep) {
-  w.key(key).begin_object();
+void write_endpoint_fields(json::Writer& w, const Endpoint& ep) {
   w.key("ip").string(ep.ip);
   w.key("port").uint(ep.port);
+}
+
+// An empty string as null: the fields the context could not fill.
+void string_or_null(json::Writer& w, std::string_view key, std::string_view s) {
+  w.key(key);
+  if (s.empty()) {
+    w.null();
+  } else {
+    w.string(s);
+  }
+}
+
+// 64 hex digits: an OCI runtime's id, not an nspawn or lxc container name.
+bool is_hex_id(std::string_view id) {
+  return id.size() == 64 && std::all_of(id.begin(), id.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+         });
+}
+
+// The key `container` replaced, kept: schema.md promises keys are never removed.
+void write_container_id(json::Writer& w, const std::optional<ContainerInfo>& c) {
+  w.key("container_id");
+  if (c && is_hex_id(c->id)) {
+    w.string(c->id);
+  } else {
+    w.null();
+  }
+}
+
+void write_container(json::Writer& w, const std::optional<ContainerInfo>& c) {
+  w.key("container");
+  if (!c) {
+    w.null();
+    return;
+  }
+  w.begin_object();
+  string_or_null(w, "runtime", c->runtime);
+  string_or_null(w, "id", c->id);
+  string_or_null(w, "pod_uid", c->pod_uid);
+  string_or_null(w, "name", c->name);
+  string_or_null(w, "image", c->image);
+  w.key("labels").begin_object();
+  for (const auto& [k, v] : c->labels) w.escaped_key(k).string(v);
+  w.end_object();
+  string_or_null(w, "pod_name", c->pod_name);
+  string_or_null(w, "pod_namespace", c->pod_namespace);
   w.end_object();
 }
 
@@ -38,7 +86,9 @@ void write_who(json::Writer& w, const ProcessContext& proc, const std::string& h
   w.key("uid").uint(p.uid);
   w.key("user").string(p.user);
   w.key("cgroup").string(p.cgroup);
-  w.key("container_id").optional_string(p.container_id);
+  write_container_id(w, p.container);
+  write_container(w, p.container);
+  w.key("netns").uint(p.netns);
   w.end_object();
 
   w.key("host").begin_object();
@@ -47,8 +97,13 @@ void write_who(json::Writer& w, const ProcessContext& proc, const std::string& h
 
   w.key("connection").begin_object();
   w.key("id").uint(conn.id);
-  write_endpoint(w, "local", conn.local);
-  write_endpoint(w, "remote", conn.remote);
+  w.key("local").begin_object();
+  write_endpoint_fields(w, conn.local);
+  w.end_object();
+  w.key("remote").begin_object();
+  write_endpoint_fields(w, conn.remote);
+  string_or_null(w, "scope", conn.remote_scope);
+  w.end_object();
   w.key("direction").string(direction_name(conn.direction));
   w.key("tls").boolean(conn.tls);
   w.key("tls_library").optional_string(conn.tls_library);

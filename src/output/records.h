@@ -24,6 +24,9 @@ struct ConnectionContext {
   uint64_t id = 0;
   Endpoint local;
   Endpoint remote;
+  // Where the remote address is: "loopback", "private" (RFC 1918, ULA,
+  // link-local, ...) or "public"; empty: not classified.
+  std::string remote_scope;
   Direction direction = Direction::kUnknown;
   bool tls = false;
   std::optional<std::string> tls_library;

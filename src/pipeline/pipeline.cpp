@@ -3,6 +3,7 @@
 #include <type_traits>
 
 #include "common/log.h"
+#include "config/address.h"
 #include "qtap_abi.h"
 
 namespace qtap {
@@ -88,6 +89,9 @@ ConnectionContext Pipeline::connection_of(const Connection& conn) const {
   if (i.family != 0) {
     c.local = Endpoint{i.local_ip, i.local.port};
     c.remote = Endpoint{i.remote_ip, i.remote.port};
+    if (auto scope = config::scope_of(i.remote_ip); scope != config::AddressScope::kUnknown) {
+      c.remote_scope = config::scope_name(scope);
+    }
   }
   c.direction = conn.direction();
   c.tls = conn.tls();

@@ -131,6 +131,7 @@ bool Policy::apply(HttpRecord& rec, PolicyStats& stats) {
   config::ConnectionFacts facts = config::ConnectionFacts::from(rec.connection);
   config::Subject subject;
   subject.process = &rec.process.info;
+  subject.container = rec.process.info.container ? &*rec.process.info.container : nullptr;
   subject.connection = &facts;
   subject.http_host = request_host(rec.http);
   config::Decision d = config::decide(cfg_.capture, subject);
@@ -160,6 +161,7 @@ bool Policy::keep(ConnectionRecord& rec, PolicyStats& stats) const {
   config::ConnectionFacts facts = config::ConnectionFacts::from(rec.connection);
   config::Subject subject;
   subject.process = &rec.process.info;
+  subject.container = rec.process.info.container ? &*rec.process.info.container : nullptr;
   subject.connection = &facts;
   if (config::decide(cfg_.capture, subject).level == config::CaptureLevel::kNone) {
     stats.dropped_records++;

@@ -71,7 +71,8 @@ TEST(Pipeline, ExecThenHttpExchangeCarriesFullContext) {
   EXPECT_EQ(r["process"]["cmdline"], "curl -s http://10.0.0.2:8080/x");
   EXPECT_EQ(r["process"]["comm"], "curl");
   EXPECT_EQ(r["process"]["uid"], 0);
-  EXPECT_TRUE(r["process"]["container_id"].is_null());
+  EXPECT_TRUE(r["process"]["container"].is_null());
+  EXPECT_EQ(r["process"]["netns"], 0);  // replayed: no /proc to read it from
   EXPECT_EQ(r["connection"]["id"], 42);
   EXPECT_EQ(r["connection"]["direction"], "egress");
   EXPECT_EQ(r["connection"]["local"]["ip"], "10.0.0.1");

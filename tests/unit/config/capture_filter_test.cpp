@@ -22,7 +22,7 @@ struct World {
                       .uid = 1000,
                       .user = "alice",
                       .cgroup = "/system.slice/docker-abc.scope",
-                      .container_id = std::nullopt};
+                      .container = std::nullopt};
   ContainerInfo container{.id = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
                           .name = "web-1",
                           .image = "docker.io/library/nginx:1.25",

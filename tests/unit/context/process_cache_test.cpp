@@ -1,6 +1,7 @@
 #include "context/process_cache.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <string>
 
 #include "context/proc_files.h"
+#include "unit/context/fake_metadata_source.h"
 #include "unit/context/temp_tree.h"
 
 using namespace std::string_literals;
@@ -42,6 +44,7 @@ class ProcessCacheTest : public ::testing::Test {
     cfg.proc_root = tree.path("proc");
     cfg.passwd_path = tree.path("passwd");
     cfg.max_processes = max_processes;
+    cfg.docker_socket = "";  // no runtime to ask; the metadata tests bring a fake one
     return cfg;
   }
 
@@ -78,7 +81,8 @@ TEST_F(ProcessCacheTest, ExecThenGet) {
   EXPECT_EQ(p.uid, 1000u);
   EXPECT_EQ(p.user, "alice");
   EXPECT_EQ(p.cgroup, "/system.slice/docker-" + kDockerId + ".scope");
-  EXPECT_EQ(p.container_id, std::optional<std::string>(kDockerId));
+  ASSERT_TRUE(p.container);
+  EXPECT_EQ(p.container->id, kDockerId);
   EXPECT_EQ(cache.size(), 1u);
 }
 
@@ -91,7 +95,7 @@ TEST_F(ProcessCacheTest, ExecOfAGoneProcessUsesTheCgroupId) {
   EXPECT_EQ(p.cmdline, "nginx -g daemon off;");
   EXPECT_EQ(p.user, "www-data");
   EXPECT_EQ(p.cgroup, "/system.slice/nginx.service");
-  EXPECT_EQ(p.container_id, std::nullopt);
+  EXPECT_FALSE(p.container);
 }
 
 TEST_F(ProcessCacheTest, ExecOnAHybridHostPrefersProcCgroupOverTheV2Id) {
@@ -101,7 +105,8 @@ TEST_F(ProcessCacheTest, ExecOnAHybridHostPrefersProcCgroupOverTheV2Id) {
   cache.on_exec(102, ProcessHint{"sh", 0, tree.inode("cg")}, "/bin/sh", "sh\0"sv);
   const ProcessInfo& p = cache.get(102, ProcessHint{});
   EXPECT_EQ(p.cgroup, "/docker/" + kDockerId);
-  EXPECT_EQ(p.container_id, std::optional<std::string>(kDockerId));
+  ASSERT_TRUE(p.container);
+  EXPECT_EQ(p.container->id, kDockerId);
   EXPECT_EQ(p.user, "root");
 }
 
@@ -128,7 +133,7 @@ TEST_F(ProcessCacheTest, ExecKeepsARelativeFilenameWhenProcIsGone) {
   EXPECT_EQ(p.comm, "a.out");  // the kernel names the task after the file
   EXPECT_EQ(p.cmdline, "");
   EXPECT_EQ(p.cgroup, "");
-  EXPECT_EQ(p.container_id, std::nullopt);
+  EXPECT_FALSE(p.container);
 }
 
 TEST_F(ProcessCacheTest, ExecResolvesTheExeLink) {
@@ -157,7 +162,7 @@ TEST_F(ProcessCacheTest, GetReadsProcOnce) {
   EXPECT_EQ(p.uid, 33u);
   EXPECT_EQ(p.user, "www-data");
   EXPECT_EQ(p.cgroup, "/system.slice/nginx.service");
-  EXPECT_EQ(p.container_id, std::nullopt);
+  EXPECT_FALSE(p.container);
   EXPECT_EQ(cache.size(), 1u);
 
   // Cached: later changes in /proc (or its disappearance) are not seen.
@@ -178,10 +183,11 @@ TEST_F(ProcessCacheTest, GetFromProcInAKubernetesPod) {
   add_proc(201, "/app/server", "/app/server\0--port=8080\0"s, "server", 65534, "0::" + cg + "\n");
   const ProcessInfo& p = cache.get(201, {});
   EXPECT_EQ(p.cgroup, cg);
-  EXPECT_EQ(p.container_id, std::optional<std::string>(kPodId));
+  ASSERT_TRUE(p.container);
+  EXPECT_EQ(p.container->id, kPodId);
   EXPECT_EQ(p.user, "65534");  // not in this host's passwd
-  EXPECT_EQ(pod_uid_from_cgroup(p.cgroup),
-            std::optional<std::string>("74c13223-5a00-11e9-b385-42010a80018d"));
+  EXPECT_EQ(p.container->runtime, "containerd");
+  EXPECT_EQ(p.container->pod_uid, "74c13223-5a00-11e9-b385-42010a80018d");
 }
 
 TEST_F(ProcessCacheTest, GetWithUnreadableExeStillUsesProc) {
@@ -212,7 +218,7 @@ TEST_F(ProcessCacheTest, GetAfterTheProcessIsGoneUsesTheHint) {
   EXPECT_EQ(p.uid, 1000u);
   EXPECT_EQ(p.user, "alice");
   EXPECT_EQ(p.cgroup, "/user.slice/user-1000.slice/session-3.scope");
-  EXPECT_EQ(p.container_id, std::nullopt);
+  EXPECT_FALSE(p.container);
   EXPECT_EQ(cache.size(), 0u);  // not cached: the pid may come back as another process
 
   const ProcessInfo& c = cache.get(
@@ -220,7 +226,8 @@ TEST_F(ProcessCacheTest, GetAfterTheProcessIsGoneUsesTheHint) {
   EXPECT_EQ(c.comm, "wget");
   EXPECT_EQ(c.user, "root");
   EXPECT_EQ(c.cgroup, "/system.slice/docker-" + kDockerId + ".scope");
-  EXPECT_EQ(c.container_id, std::optional<std::string>(kDockerId));
+  ASSERT_TRUE(c.container);
+  EXPECT_EQ(c.container->id, kDockerId);
 
   // An unknown id names nothing.
   EXPECT_EQ(cache.get(302, ProcessHint{"x", 0, 0xfffffffffff0ULL}).cgroup, "");
@@ -232,6 +239,67 @@ TEST_F(ProcessCacheTest, GetAfterTheProcessIsGoneUsesTheHint) {
   EXPECT_EQ(later.exe, "/usr/bin/ssh");
   EXPECT_EQ(later.cgroup, "/init.scope");
   EXPECT_EQ(cache.size(), 1u);
+}
+
+TEST_F(ProcessCacheTest, NetnsIsTheInodeOfTheNamespaceLink) {
+  ProcessCache cache(config());
+  // The real ns/net is a magic link to an nsfs inode; a file stands in for it.
+  tree.write("proc/110/ns/net", "");
+  tree.write("proc/110/cgroup", "0::/system.slice/nginx.service\n");
+  cache.on_exec(110, ProcessHint{"nginx", 0, 0}, "/usr/sbin/nginx", "nginx\0"sv);
+  EXPECT_EQ(cache.get(110, {}).netns, tree.inode("proc/110/ns/net"));
+
+  add_proc(111, "/usr/sbin/sshd", "sshd\0"s, "sshd", 0, "0::/\n");
+  tree.write("proc/111/ns/net", "");
+  EXPECT_EQ(cache.get(111, {}).netns, tree.inode("proc/111/ns/net"));
+
+  EXPECT_EQ(cache.get(112, ProcessHint{"gone", 0, 0}).netns, 0u);  // nothing in /proc
+}
+
+TEST_F(ProcessCacheTest, ContainerMetadataArrivesWithoutBlocking) {
+  auto rt = std::make_shared<testing::FakeRuntime>();
+  rt->add(kDockerId, ContainerMetadata{"web-1", "nginx:1.25", {{"app", "web"}}});
+  rt->hold();  // the runtime is slow to answer
+  ProcessCache cache(config(), std::make_unique<testing::FakeSource>(rt));
+  const std::string cg = "0::/system.slice/docker-" + kDockerId + ".scope\n";
+  tree.write("proc/700/cgroup", cg);
+  cache.on_exec(700, ProcessHint{"nginx", 0, 0}, "/usr/sbin/nginx", "nginx\0"sv);
+
+  // The first events carry what the cgroup path says, not what the runtime knows.
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) {
+    const ProcessInfo& p = cache.get(700, {});
+    ASSERT_TRUE(p.container);
+    EXPECT_EQ(p.container->runtime, "docker");
+    EXPECT_EQ(p.container->id, kDockerId);
+    EXPECT_EQ(p.container->name, "");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
+
+  rt->release();
+  ASSERT_TRUE(testing::eventually([&] { return !cache.get(700, {}).container->name.empty(); }));
+  const ProcessInfo& p = cache.get(700, {});
+  EXPECT_EQ(p.container->name, "web-1");
+  EXPECT_EQ(p.container->image, "nginx:1.25");
+  ASSERT_NE(p.container->label("app"), nullptr);
+
+  // Another process of the container has it at once, with no new fetch.
+  add_proc(701, "/usr/sbin/nginx", "nginx\0"s, "nginx", 33, cg);
+  EXPECT_EQ(cache.get(701, {}).container->name, "web-1");
+  EXPECT_EQ(rt->fetch_count(), 1u);
+}
+
+TEST_F(ProcessCacheTest, OnlyServedContainersAreAskedAbout) {
+  auto rt = std::make_shared<testing::FakeRuntime>();
+  ProcessCache cache(config(), std::make_unique<testing::FakeSource>(rt));
+  add_proc(710, "/bin/sh", "sh\0"s, "sh", 0, "0::/user.slice/user-1000.slice/session-3.scope\n");
+  add_proc(711, "/app", "app\0"s, "app", 0,
+           "0::/kubepods.slice/kubepods-pod74c13223_5a00_11e9_b385_42010a80018d.slice/"
+           "cri-containerd-" +
+               kPodId + ".scope\n");
+  EXPECT_FALSE(cache.get(710, {}).container);
+  EXPECT_EQ(cache.get(711, {}).container->runtime, "containerd");
+  EXPECT_EQ(rt->fetch_count(), 0u);
 }
 
 TEST_F(ProcessCacheTest, ExecReplacesACachedEntry) {
@@ -339,6 +407,9 @@ TEST(ProcessCacheOnThisHost, ReadsItsOwnProcess) {
   EXPECT_EQ(p.uid, static_cast<uint32_t>(::getuid()));
   EXPECT_EQ(p.cgroup, select_cgroup_path(read_file("/proc/self/cgroup", 65536).value_or("")));
   EXPECT_EQ(p.cmdline, join_args(read_file("/proc/self/cmdline", 4097).value_or(""), 4096));
+  struct stat ns {};
+  ASSERT_EQ(::stat("/proc/self/ns/net", &ns), 0);
+  EXPECT_EQ(p.netns, static_cast<uint64_t>(ns.st_ino));
 }
 
 }  // namespace

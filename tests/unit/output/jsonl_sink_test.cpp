@@ -62,7 +62,16 @@ TEST(JsonlSink, HttpRecordEveryField) {
   HttpRecord rec = test::http_record();
   rec.connection.tls = true;
   rec.connection.tls_library = "openssl";
-  rec.process.info.container_id = std::string(64, 'c');
+  rec.process.info.container = ContainerInfo{.runtime = "containerd",
+                                             .id = std::string(64, 'c'),
+                                             .pod_uid = "74c13223-5a00-11e9-b385-42010a80018d",
+                                             .name = "web",
+                                             .image = "docker.io/library/nginx:1.25",
+                                             .labels = {{"app", "web"}, {"tier", ""}},
+                                             .pod_name = "checkout-7d9f",
+                                             .pod_namespace = "prod"};
+  rec.process.info.netns = 4026531840;
+  rec.connection.remote_scope = "loopback";
   rec.http.notes = {"first note", "second"};
   rec.http.response->body.content_encoding = "gzip";
   rec.http.response->body.content_decoded = true;
@@ -79,8 +88,8 @@ TEST(JsonlSink, HttpRecordEveryField) {
   EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 3.4);
 
   const Json& p = j["process"];
-  EXPECT_EQ(keys(p), (Keys{"cgroup", "cmdline", "comm", "container_id", "exe", "pid", "tid", "uid",
-                           "user"}));
+  EXPECT_EQ(keys(p), (Keys{"cgroup", "cmdline", "comm", "container", "container_id", "exe", "netns",
+                           "pid", "tid", "uid", "user"}));
   EXPECT_EQ(p["pid"], 1234);
   EXPECT_EQ(p["tid"], 1235);
   EXPECT_EQ(p["comm"], "curl");
@@ -89,7 +98,17 @@ TEST(JsonlSink, HttpRecordEveryField) {
   EXPECT_EQ(p["uid"], 1000);
   EXPECT_EQ(p["user"], "alice");
   EXPECT_EQ(p["cgroup"], "/user.slice/user-1000.slice/session-2.scope");
-  EXPECT_EQ(p["container_id"], std::string(64, 'c'));
+  EXPECT_EQ(p["container"], Json::parse(R"({
+      "runtime": "containerd",
+      "id": "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
+      "pod_uid": "74c13223-5a00-11e9-b385-42010a80018d",
+      "name": "web",
+      "image": "docker.io/library/nginx:1.25",
+      "labels": {"app": "web", "tier": ""},
+      "pod_name": "checkout-7d9f",
+      "pod_namespace": "prod"})"));
+  EXPECT_EQ(p["container_id"], std::string(64, 'c'));  // the key before `container`, kept
+  EXPECT_EQ(p["netns"], 4026531840u);
 
   EXPECT_EQ(j["host"], (Json{{"hostname", "box1"}}));
 
@@ -98,7 +117,7 @@ TEST(JsonlSink, HttpRecordEveryField) {
                            "remote", "tls", "tls_library"}));
   EXPECT_EQ(c["id"], 42);
   EXPECT_EQ(c["local"], (Json{{"ip", "127.0.0.1"}, {"port", 34000}}));
-  EXPECT_EQ(c["remote"], (Json{{"ip", "127.0.0.1"}, {"port", 8080}}));
+  EXPECT_EQ(c["remote"], (Json{{"ip", "127.0.0.1"}, {"port", 8080}, {"scope", "loopback"}}));
   EXPECT_EQ(c["direction"], "egress");
   EXPECT_EQ(c["tls"], true);
   EXPECT_EQ(c["tls_library"], "openssl");
@@ -177,7 +196,8 @@ TEST(JsonlSink, FindingRecordEveryField) {
   EXPECT_EQ(j["process"], h["process"]);
   EXPECT_EQ(j["host"], h["host"]);
   EXPECT_EQ(j["connection"], h["connection"]);
-  EXPECT_EQ(j["connection"]["remote"], (Json{{"ip", "93.184.216.34"}, {"port", 443}}));
+  EXPECT_EQ(j["connection"]["remote"],
+            (Json{{"ip", "93.184.216.34"}, {"port", 443}, {"scope", nullptr}}));
 }
 
 TEST(JsonlSink, FindingRecordWithoutRequestOrResponse) {
@@ -209,16 +229,61 @@ TEST(JsonlSink, ConnectionRecordEveryField) {
   EXPECT_DOUBLE_EQ(j["duration_ms"].get<double>(), 1.0);
   EXPECT_EQ(j["process"]["pid"], 99);
   EXPECT_EQ(j["process"]["comm"], "nc");
+  EXPECT_TRUE(j["process"]["container"].is_null());  // a host process
   EXPECT_TRUE(j["process"]["container_id"].is_null());
+  EXPECT_EQ(j["process"]["netns"], 0);
   EXPECT_EQ(j["host"]["hostname"], "box1");
   const Json& c = j["connection"];
   EXPECT_EQ(c["direction"], "unknown");
   EXPECT_EQ(c["tls"], false);
   EXPECT_TRUE(c["tls_library"].is_null());
   EXPECT_EQ(c["protocol"], "unknown");
-  EXPECT_EQ(c["remote"], (Json{{"ip", "127.0.0.1"}, {"port", 5555}}));
+  EXPECT_EQ(c["remote"], (Json{{"ip", "127.0.0.1"}, {"port", 5555}, {"scope", nullptr}}));
   EXPECT_EQ(c["bytes_sent"], 12);
   EXPECT_EQ(c["bytes_received"], 0);
+}
+
+TEST(JsonlSink, ContainerFieldsNotKnownAreNull) {
+  // What the cgroup path of a kubelet cgroupfs container gives, before (or
+  // without) an answer from the runtime.
+  HttpRecord rec = test::http_record();
+  rec.process.info.container = ContainerInfo{.id = std::string(64, 'a')};
+  const Json j = round_trip(rec);
+  EXPECT_EQ(j["process"]["container"], Json::parse(R"({
+      "runtime": null, "id": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+      "pod_uid": null, "name": null, "image": null, "labels": {},
+      "pod_name": null, "pod_namespace": null})"));
+}
+
+TEST(JsonlSink, ContainerIdKeyOnlyForHexIds) {
+  HttpRecord rec = test::http_record();
+  rec.process.info.container =
+      ContainerInfo{.runtime = "systemd-nspawn", .id = "web", .name = "web"};
+  const Json j = round_trip(rec);
+  EXPECT_TRUE(j["process"]["container_id"].is_null());  // a name, not an id
+  EXPECT_EQ(j["process"]["container"]["id"], "web");
+}
+
+TEST(JsonlSink, ContainerLabelsAreEscaped) {
+  // Labels are whatever the container's creator wrote, keys included.
+  HttpRecord rec = test::http_record();
+  rec.process.info.container =
+      ContainerInfo{.runtime = "docker",
+                    .id = std::string(64, 'a'),
+                    .labels = {{"a\"b", "\x01"}, {"k\xff", "caf\xe9"}, {"", "empty key"}}};
+  const Json j = round_trip(rec);
+  EXPECT_EQ(j["process"]["container"]["labels"],
+            (Json{{"a\"b", "\x01"}, {"k\xc3\xbf", "caf\xc3\xa9"}, {"", "empty key"}}));
+}
+
+TEST(JsonlSink, RemoteScope) {
+  for (const char* scope : {"loopback", "private", "public"}) {
+    HttpRecord rec = test::http_record();
+    rec.connection.remote_scope = scope;
+    const Json j = round_trip(rec);
+    EXPECT_EQ(j["connection"]["remote"]["scope"], scope);
+    EXPECT_FALSE(j["connection"]["local"].contains("scope"));  // the peer's, only
+  }
 }
 
 TEST(JsonlSink, IngressDirection) {
@@ -332,7 +397,8 @@ TEST(JsonlSink, Ipv6Endpoints) {
   rec.http.request->headers.clear();
   const Json j = round_trip(rec);
   EXPECT_EQ(j["connection"]["local"], (Json{{"ip", "::1"}, {"port", 41000}}));
-  EXPECT_EQ(j["connection"]["remote"], (Json{{"ip", "2001:db8::8a2e:370:7334"}, {"port", 443}}));
+  EXPECT_EQ(j["connection"]["remote"],
+            (Json{{"ip", "2001:db8::8a2e:370:7334"}, {"port", 443}, {"scope", nullptr}}));
   EXPECT_EQ(j["http"]["request"]["url"], "https://[2001:db8::8a2e:370:7334]:443/x?y=1");
   EXPECT_EQ(j["http"]["request"]["authority"], "[2001:db8::8a2e:370:7334]:443");
 }
