@@ -15,8 +15,9 @@ using audit::to_lower;
 constexpr std::string_view kUrlHeaders[] = {"Referer", "Location", "Content-Location"};
 
 bool is_url_header(std::string_view name) {
-  return std::any_of(std::begin(kUrlHeaders), std::end(kUrlHeaders),
-                     [&](std::string_view h) { return iequals_ascii(h, name); });
+  return std::any_of(std::begin(kUrlHeaders), std::end(kUrlHeaders), [&](std::string_view h) {
+    return h.size() == name.size() && iequals_ascii(h, name);
+  });
 }
 
 bool starts_with_icase(std::string_view s, std::string_view lower_prefix) {
@@ -106,12 +107,11 @@ Result<Redactor> Redactor::make(const RedactionSettings& settings) {
   r.enabled_ = settings.enabled;
   for (const std::string& name : settings.headers) {
     if (name.empty()) return make_error("redaction: empty header name");
-    r.names_.push_back(name);
   }
   for (const std::string& pattern : settings.header_patterns) {
     if (pattern.empty()) return make_error("redaction: empty header pattern");
-    r.globs_.emplace_back(pattern);
   }
+  r.sensitive_ = audit::NameMatcher(settings.headers, settings.header_patterns);
   std::vector<audit::HsPattern> patterns;
   for (size_t i = 0; i < settings.body_patterns.size(); ++i) {
     if (settings.body_patterns[i].empty()) return make_error("redaction: empty body pattern");
@@ -133,15 +133,7 @@ Result<void> Redactor::check_body_pattern(std::string_view regex) {
                                    audit::HyperscanDb::Mode::kBlock);
 }
 
-bool Redactor::sensitive_name(std::string_view name) const {
-  for (const std::string& n : names_) {
-    if (iequals_ascii(n, name)) return true;
-  }
-  for (const audit::Glob& g : globs_) {
-    if (g.matches(name)) return true;
-  }
-  return false;
-}
+bool Redactor::sensitive_name(std::string_view name) const { return sensitive_.matches(name); }
 
 bool Redactor::sensitive_param(std::string_view encoded_name) const {
   if (encoded_name.find_first_of("%+") == std::string_view::npos) {

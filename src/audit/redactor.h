@@ -67,8 +67,7 @@ class Redactor {
   void redact_text(std::string& text, bool json) const;
 
   bool enabled_ = true;
-  std::vector<std::string> names_;
-  std::vector<audit::Glob> globs_;
+  audit::NameMatcher sensitive_;  // `headers` and `header_patterns`
   std::optional<audit::HyperscanDb> body_db_;
   mutable std::vector<Span> spans_;  // match spans of the text being redacted
 };

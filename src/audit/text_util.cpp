@@ -3,6 +3,12 @@
 #include <cstdint>
 #include <cstring>
 
+#include "protocols/http_model.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace qtap::audit {
 
 size_t valid_utf8_prefix(std::string_view s) {
@@ -10,7 +16,18 @@ size_t valid_utf8_prefix(std::string_view s) {
   const size_t n = s.size();
   size_t i = 0;
   while (i < n) {
-    // Bodies are mostly ASCII: eight bytes at a time until a high bit shows.
+    // Bodies are mostly ASCII: 64 bytes, then eight at a time, until a high
+    // bit shows.
+#if defined(__SSE2__)
+    while (i + 64 <= n) {
+      const auto* v = reinterpret_cast<const __m128i*>(p + i);
+      const __m128i any =
+          _mm_or_si128(_mm_or_si128(_mm_loadu_si128(v), _mm_loadu_si128(v + 1)),
+                       _mm_or_si128(_mm_loadu_si128(v + 2), _mm_loadu_si128(v + 3)));
+      if (_mm_movemask_epi8(any) != 0) break;
+      i += 64;
+    }
+#endif
     while (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, p + i, 8);
@@ -115,6 +132,96 @@ bool Glob::matches(std::string_view s) const {
   }
   while (pi < p.size() && p[pi] == '*') ++pi;
   return pi == p.size();
+}
+
+}  // namespace qtap::audit
+
+namespace qtap::audit {
+namespace {
+
+struct LowerTable {
+  char v[256] = {};
+  constexpr LowerTable() {
+    for (int c = 0; c < 256; ++c) v[c] = static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c);
+  }
+};
+constexpr LowerTable kLower{};
+
+char lower_of(char c) { return kLower.v[static_cast<unsigned char>(c)]; }
+
+}  // namespace
+
+NameMatcher::NameMatcher(const std::vector<std::string>& names,
+                         const std::vector<std::string>& globs) {
+  for (const std::string& n : names) {
+    exact_.push_back(n);
+    if (n.size() < 64) {
+      exact_lengths_ |= uint64_t{1} << n.size();
+    } else {
+      long_exact_ = true;
+    }
+  }
+  for (const std::string& g : globs) {
+    const bool infix = g.size() >= 3 && g.front() == '*' && g.back() == '*' &&
+                       g.substr(1, g.size() - 2).find_first_of("*?") == std::string::npos;
+    if (!infix || infixes_.size() == kMaxInfixes) {
+      others_.emplace_back(g);
+      continue;
+    }
+    std::string word;
+    for (char c : std::string_view(g).substr(1, g.size() - 2)) word.push_back(lower_of(c));
+    // Both cases of the first letter: the table is read with the name's bytes as they are.
+    const auto bit = static_cast<uint8_t>(1u << infixes_.size());
+    auto set = [bit](std::array<uint8_t, 256>& table, char c) {
+      table[static_cast<unsigned char>(c)] |= bit;
+      if (is_lower(c)) table[static_cast<unsigned char>(c - 32)] |= bit;
+    };
+    set(first_, word[0]);
+    if (word.size() >= 2) {
+      set(second_, word[1]);
+    } else {
+      for (uint8_t& m : second_) m |= bit;  // any byte, or none, may follow
+    }
+    infixes_.push_back(std::move(word));
+  }
+}
+
+bool NameMatcher::matches(std::string_view name) const {
+  const bool maybe_exact =
+      name.size() < 64 ? ((exact_lengths_ >> name.size()) & 1) != 0 : long_exact_;
+  if (maybe_exact) {
+    for (const std::string& n : exact_) {
+      if (n.size() == name.size() && lower_of(n[0]) == lower_of(name[0]) &&
+          iequals_ascii(n, name)) {
+        return true;
+      }
+    }
+  }
+  if (!infixes_.empty() && !name.empty()) {
+    // Both first bytes of a word must fit before the rest is compared (rare).
+    auto at = [&](size_t i, unsigned starting) {
+      while (starting != 0) {
+        const std::string& word = infixes_[static_cast<size_t>(__builtin_ctz(starting))];
+        starting &= starting - 1;
+        if (word.size() > name.size() - i) continue;
+        size_t k = 1;
+        while (k < word.size() && lower_of(name[i + k]) == word[k]) ++k;
+        if (k == word.size()) return true;
+      }
+      return false;
+    };
+    const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+    const size_t last = name.size() - 1;
+    for (size_t i = 0; i < last; ++i) {
+      const unsigned starting = first_[p[i]] & second_[p[i + 1]];
+      if (starting != 0 && at(i, starting)) return true;
+    }
+    if (at(last, first_[p[last]] & second_[0])) return true;
+  }
+  for (const Glob& g : others_) {
+    if (g.matches(name)) return true;
+  }
+  return false;
 }
 
 }  // namespace qtap::audit

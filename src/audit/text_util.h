@@ -2,9 +2,12 @@
 // classes, UTF-8 checking, case-insensitive globs.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace qtap::audit {
 
@@ -41,5 +44,29 @@ class Glob {
 
 // ASCII case-insensitive substring test; `needle` must be lowercase.
 bool icontains(std::string_view haystack, std::string_view lower_needle);
+
+// Exact names and globs over names, ASCII case-insensitive, tried together:
+// one pass over the name with tables of the first two letters of the
+// `*word*` globs (the usual shape), instead of one search per glob. Globs of
+// other shapes are tried one by one after that. What the redactor asks for
+// every header and query parameter name.
+class NameMatcher {
+ public:
+  NameMatcher() = default;
+  NameMatcher(const std::vector<std::string>& names, const std::vector<std::string>& globs);
+  bool matches(std::string_view name) const;
+
+ private:
+  // Bits of first_: more `*word*` globs than this go to others_. Small
+  // tables stay in a few cache lines between exchanges.
+  static constexpr size_t kMaxInfixes = 8;
+  std::vector<std::string> exact_;     // as given
+  uint64_t exact_lengths_ = 0;         // bit n: an exact name of n bytes (n < 64)
+  bool long_exact_ = false;            // an exact name of 64 bytes or more
+  std::vector<std::string> infixes_;   // lowercased words of `*word*` globs
+  std::array<uint8_t, 256> first_{};   // bit k: infixes_[k] starts with this byte (any case)
+  std::array<uint8_t, 256> second_{};  // ... has this second byte (any; all if none)
+  std::vector<Glob> others_;
+};
 
 }  // namespace qtap::audit

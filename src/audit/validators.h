@@ -73,31 +73,62 @@ bool high_entropy_token(std::string_view token);
 // [A-Za-z0-9+/_-] in `s` (with its '=' padding) that is a high_entropy_token.
 template <typename Fn>
 void for_each_high_entropy_token(std::string_view s, Fn&& fn);
+// The same runs before the entropy test, long enough to be tested:
+// fn(offset, length with padding, length without). For a caller that can
+// rule some out more cheaply than high_entropy_token.
+template <typename Fn>
+void for_each_entropy_candidate(std::string_view s, Fn&& fn);
 
 // ---------------------------------------------------------------------------
 
+namespace detail {
+struct EntropyTokenChars {
+  bool v[256] = {};
+  constexpr EntropyTokenChars() {
+    for (int c = 0; c < 256; ++c) {
+      v[c] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '+' || c == '/' || c == '_' || c == '-';
+    }
+  }
+};
+inline constexpr EntropyTokenChars kEntropyTokenChars{};
+}  // namespace detail
+
 inline bool is_entropy_token_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
-         c == '/' || c == '_' || c == '-';
+  return detail::kEntropyTokenChars.v[static_cast<unsigned char>(c)];
+}
+
+template <typename Fn>
+void for_each_entropy_candidate(std::string_view s, Fn&& fn) {
+  constexpr size_t kMinLength = 32;
+  const size_t n = s.size();
+  // s[i - 1] is not a token character. A token of kMinLength or more that
+  // starts in [i, i + kMinLength) covers s[i + kMinLength - 1]: when that byte
+  // is not a token character, no such token starts there, and the search
+  // jumps kMinLength bytes at a time through ordinary text.
+  size_t i = 0;
+  while (i + kMinLength <= n) {
+    const size_t probe = i + kMinLength - 1;
+    if (!is_entropy_token_char(s[probe])) {
+      i = probe + 1;
+      continue;
+    }
+    size_t start = probe;
+    while (start > i && is_entropy_token_char(s[start - 1])) --start;
+    size_t core = probe + 1;
+    while (core < n && is_entropy_token_char(s[core])) ++core;
+    size_t end = core;
+    while (end < n && s[end] == '=') ++end;
+    if (core - start >= kMinLength) fn(start, end - start, core - start);
+    i = end == core ? core + 1 : end;  // s[core] (or the last '=') is not a token character
+  }
 }
 
 template <typename Fn>
 void for_each_high_entropy_token(std::string_view s, Fn&& fn) {
-  constexpr size_t kMinLength = 32;
-  size_t i = 0;
-  while (i < s.size()) {
-    if (!is_entropy_token_char(s[i])) {
-      ++i;
-      continue;
-    }
-    const size_t start = i;
-    while (i < s.size() && is_entropy_token_char(s[i])) ++i;
-    const size_t core = i;
-    while (i < s.size() && s[i] == '=') ++i;
-    if (core - start >= kMinLength && high_entropy_token(s.substr(start, core - start))) {
-      fn(start, i - start);
-    }
-  }
+  for_each_entropy_candidate(s, [&](size_t offset, size_t length, size_t core) {
+    if (high_entropy_token(s.substr(offset, core))) fn(offset, length);
+  });
 }
 
 }  // namespace qtap::audit

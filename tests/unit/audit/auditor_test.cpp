@@ -353,6 +353,118 @@ TEST(Auditor, SecretsAcrossBlockBoundariesOfALargeBody) {
                                 {"email", "request.body", 64, false}}));
 }
 
+// --- texts scanned together ---------------------------------------------
+// The URL, header values and small bodies are copied into one buffer, '\n'
+// between them, and scanned at once: nothing may match across two of them,
+// and every count must land in its own location.
+
+TEST(Auditor, NothingMatchesAcrossTwoTexts) {
+  HttpExchange ex = exchange("/?n=4111",
+                             {{"X-A", "1111 1111 1111"},  // a card cut in two
+                              {"X-B", "DE89 3704 0044"},  // an IBAN cut in two
+                              {"X-C", "0532 0130 00"},
+                              {"X-D", "alice@"},  // an address cut in two
+                              {"X-E", "example.com"},
+                              {"X-F", "AKIAIOSFOD"},  // an access key cut in two
+                              {"X-G", "NN7EXAMPLE"},
+                              {"X-H", "eyJhbGciOiJub25lIn0."},  // a JWT cut in two
+                              {"X-I", "eyJzdWIiOiIxIn0."},
+                              {"X-J", "-----BEGIN RSA"},  // key armour cut in two
+                              {"X-K", "PRIVATE KEY-----"}},
+                             "1111 1111 1111 x");  // the URL's "4111" does not go on here
+  EXPECT_EQ(scan(ex), Findings{});
+  // Each whole: found, each in its place.
+  ex = exchange("/?n=" + test::kEmail,
+                {{"X-A", test::kVisa},
+                 {"X-B", test::kIban},
+                 {"X-D", test::kEmail},
+                 {"X-F", test::kAwsKey},
+                 {"X-H", test::kJwt},
+                 {"X-J", "-----BEGIN RSA PRIVATE KEY-----"}},
+                test::kVisa);
+  EXPECT_EQ(scan(ex), (Findings{{"email", "request.url", 1, false},
+                                {"credit_card", "request.header:X-A", 1, false},
+                                {"iban", "request.header:X-B", 1, false},
+                                {"email", "request.header:X-D", 1, false},
+                                {"aws_access_key", "request.header:X-F", 1, false},
+                                {"jwt", "request.header:X-H", 1, false},
+                                {"private_key", "request.header:X-J", 1, false},
+                                {"credit_card", "request.body", 1, false}}));
+}
+
+TEST(Auditor, SecretsAtTheEdgesOfSmallAndLargeBodies) {
+  // 4096 bytes are scanned with the headers, 4097 on their own: the same
+  // findings either way, at the first and the last bytes of each body.
+  for (const size_t size : {size_t{4095}, size_t{4096}, size_t{4097}, size_t{70000}}) {
+    for (const size_t other : {size_t{100}, size_t{5000}}) {
+      auto body = [](size_t n) {
+        std::string b = test::kVisa + " " + test::kEmail + " ";
+        const std::string tail = " " + test::kAwsKey;
+        b += std::string(n - b.size() - tail.size(), 'z');
+        return b + tail;
+      };
+      HttpExchange ex = exchange("/?e=" + test::kEmail, {{"X-Key", test::kAwsKey}}, body(size),
+                                 {{"X-Mail", test::kEmail}}, body(other));
+      ASSERT_EQ(ex.request->body.data.size(), size);
+      EXPECT_EQ(scan(ex), (Findings{{"email", "request.url", 1, false},
+                                    {"aws_access_key", "request.header:X-Key", 1, false},
+                                    {"credit_card", "request.body", 1, false},
+                                    {"email", "request.body", 1, false},
+                                    {"aws_access_key", "request.body", 1, false},
+                                    {"email", "response.header:X-Mail", 1, false},
+                                    {"credit_card", "response.body", 1, false},
+                                    {"email", "response.body", 1, false},
+                                    {"aws_access_key", "response.body", 1, false}}))
+          << size << " " << other;
+    }
+  }
+}
+
+TEST(Auditor, RepeatedHeaderReportedWhereItFirstAppears) {
+  HttpExchange ex = exchange("/", {{"X-Note", "nothing here"},
+                                   {"X-Other", "x"},
+                                   {"X-Note", test::kEmail},
+                                   {"X-Note", "and " + test::kEmail}});
+  EXPECT_EQ(scan(ex), (Findings{{"email", "request.header:X-Note", 2, false}}));
+  // Names are compared as sent: another spelling is another location.
+  ex = exchange("/", {{"x-note", test::kEmail}, {"X-Note", test::kEmail}});
+  EXPECT_EQ(scan(ex), (Findings{{"email", "request.header:x-note", 1, false},
+                                {"email", "request.header:X-Note", 1, false}}));
+}
+
+TEST(Auditor, JwtWithALongHeader) {
+  // {"alg":"HS256","kid":"<400 x k>"}: decoded beyond the stack buffer.
+  const std::string header_json = "{\"alg\":\"HS256\",\"kid\":\"" + std::string(400, 'k') + "\"}";
+  static const char* kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string header;
+  uint32_t acc = 0;
+  int bits = 0;
+  for (unsigned char c : header_json) {
+    acc = (acc << 8) | c;
+    bits += 8;
+    while (bits >= 6) {
+      bits -= 6;
+      header.push_back(kAlphabet[(acc >> bits) & 63]);
+    }
+  }
+  if (bits > 0) header.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
+  ASSERT_GT(header.size(), 512u);
+  EXPECT_EQ(count_in_body("jwt", header + ".eyJzdWIiOiIxIn0.c2ln"), 1u);
+}
+
+TEST(Auditor, MillisecondTimestampsAndIdsAreNotCards) {
+  std::string body = "[";
+  for (int i = 0; i < 200; ++i) {
+    body += "{\"ts\":" + std::to_string(1700000000000LL + i * 7919) +
+            ",\"id\":" + std::to_string(9100000000000000LL + i * 104729) + "},";
+  }
+  body += "{}]";
+  EXPECT_EQ(count_in_body("credit_card", body), 0u);
+  // One real card among them still counts.
+  body.insert(1, "4111111111111111,");
+  EXPECT_EQ(count_in_body("credit_card", body), 1u);
+}
+
 // --- settings ------------------------------------------------------------
 
 TEST(Auditor, DisabledFindsNothing) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 #include <string>
 #include <utility>
@@ -99,6 +100,63 @@ TEST(CandidateScan, MatchesTheByteByByteDefinitionOnRandomText) {
     ASSERT_EQ(digit_runs(s), reference_digit_runs(s)) << s;
     ASSERT_EQ(iban_starts(s), reference_iban_starts(s)) << s;
   }
+}
+
+// Every classifier this CPU has (and the portable one) finds the same runs
+// and IBAN starts as the byte-by-byte definition, one pass for both or one
+// each, on texts long enough for many blocks, with runs across blocks.
+TEST(CandidateScan, EveryInstructionSetMatchesTheDefinition) {
+  struct Both {
+    Spans runs;
+    Spans ibans;
+  };
+  auto on_run = [](void* ctx, size_t a, size_t b) {
+    static_cast<Both*>(ctx)->runs.emplace_back(a, b);
+  };
+  auto on_iban = [](void* ctx, size_t a, size_t b) {
+    static_cast<Both*>(ctx)->ibans.emplace_back(a, b);
+  };
+  std::vector<std::string> isas;
+  for (const char* isa : {"portable", "sse2", "avx2", "avx512"}) {
+    Both probe;
+    if (find_digit_candidates_with(isa, "x", on_run, on_iban, &probe)) isas.emplace_back(isa);
+  }
+  ASSERT_FALSE(isas.empty());
+  EXPECT_NE(std::find(isas.begin(), isas.end(), std::string(digit_scan_isa())), isas.end());
+
+  std::mt19937 rng(23);
+  const std::string alphabet = "0123456789 -ABZaz.\n";
+  for (int round = 0; round < 1500; ++round) {
+    std::string s(rng() % 700, ' ');
+    // Runs of digits of random lengths, some crossing 64-byte blocks.
+    for (char& c : s) c = alphabet[rng() % alphabet.size()];
+    for (int k = 0; k < 3; ++k) {
+      const size_t at = s.empty() ? 0 : rng() % s.size();
+      const size_t len = rng() % 90;
+      for (size_t i = at; i < s.size() && i < at + len; ++i)
+        s[i] = static_cast<char>('0' + rng() % 10);
+    }
+    const Spans runs = reference_digit_runs(s);
+    const Spans ibans = reference_iban_starts(s);
+    for (const std::string& isa : isas) {
+      Both both;
+      ASSERT_TRUE(find_digit_candidates_with(isa, s, on_run, on_iban, &both));
+      ASSERT_EQ(both.runs, runs) << isa << ": " << s;
+      ASSERT_EQ(both.ibans, ibans) << isa << ": " << s;
+      Both only_runs;
+      find_digit_candidates_with(isa, s, on_run, nullptr, &only_runs);
+      ASSERT_EQ(only_runs.runs, runs) << isa;
+      ASSERT_TRUE(only_runs.ibans.empty());
+      Both only_ibans;
+      find_digit_candidates_with(isa, s, nullptr, on_iban, &only_ibans);
+      ASSERT_EQ(only_ibans.ibans, ibans) << isa;
+      ASSERT_TRUE(only_ibans.runs.empty());
+    }
+  }
+}
+
+TEST(CandidateScan, UnknownInstructionSet) {
+  EXPECT_FALSE(find_digit_candidates_with("neon", "123", collect, collect, nullptr));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <new>
 #include <nlohmann/json.hpp>
 
+#include "audit/auditor.h"
 #include "unit/audit/audit_fixtures.h"
 
 // Counts heap allocations, to check that redaction allocates nothing when
@@ -216,6 +217,37 @@ TEST(Redactor, ConfiguredListsReplaceTheDefaults) {
   EXPECT_EQ(ex.request->target, "/x?x-key=[REDACTED]&token=2");
 }
 
+TEST(Redactor, GlobsOfEveryShapeTogether) {
+  RedactionSettings s;
+  s.headers = {"X-Internal", "x-other"};
+  // Infixes (checked in one pass), and shapes checked one by one.
+  s.header_patterns = {"*SeCrEt*", "*-pin*", "x-*-key", "?oken", "*id_*_sig", "*"};
+  const Redactor everything = make(s);
+  s.header_patterns.pop_back();
+  const Redactor r = make(s);
+  HttpExchange ex =
+      exchange("/x?my-pin=1&aToken=2&token=3&a_id_x_sig=4&q=5", {{"X-INTERNAL", "a"},
+                                                                 {"X-Client-Secret", "b"},
+                                                                 {"X-Api-Key", "c"},
+                                                                 {"X-Key", "d"},
+                                                                 {"Token", "e"},
+                                                                 {"X-Spinner", "f"},
+                                                                 {"Accept", "g"}});
+  HttpExchange copy = ex;
+  r.apply(ex);
+  EXPECT_EQ(ex.request->headers, (Headers{{"X-INTERNAL", "[REDACTED]"},
+                                          {"X-Client-Secret", "[REDACTED]"},
+                                          {"X-Api-Key", "[REDACTED]"},
+                                          {"X-Key", "d"},
+                                          {"Token", "[REDACTED]"},
+                                          {"X-Spinner", "f"},
+                                          {"Accept", "g"}}));
+  EXPECT_EQ(ex.request->target,
+            "/x?my-pin=[REDACTED]&aToken=2&token=[REDACTED]&a_id_x_sig=[REDACTED]&q=5");
+  everything.apply(copy);
+  for (const Header& h : copy.request->headers) EXPECT_EQ(h.value, "[REDACTED]") << h.name;
+}
+
 TEST(Redactor, BadSettingsAreErrors) {
   RedactionSettings s;
   s.body_patterns = {"ok", "(unclosed"};
@@ -266,6 +298,43 @@ TEST(Redactor, AllocatesNothingWhenNothingMatches) {
   const size_t before = g_allocations.load();
   r.apply(ex);
   EXPECT_EQ(g_allocations.load() - before, 0u);
+}
+
+// The auditor too, once its buffers have grown: a clean exchange costs no
+// allocation at all, one with a finding only the findings themselves.
+TEST(Auditor, AllocatesNothingButTheFindings) {
+  Result<Auditor> made = Auditor::make({});
+  ASSERT_TRUE(made.ok());
+  const Auditor a = std::move(made).value();
+  std::string body = "{\"items\":[";
+  for (int i = 0; i < 40; ++i) {
+    body += "{\"id\":" + std::to_string(1700000000000LL + i) + ",\"n\":\"word\"},";
+  }
+  body += "{}]}";
+  HttpExchange clean = exchange("/api/v1/items?page=2&sig=" + test::kRandomToken.substr(0, 20),
+                                {{"Host", "api.internal:8080"},
+                                 {"Authorization", "Basic dXNlcjpwYXNz"},
+                                 {"Cookie", "theme=dark; lang=en"}},
+                                body, {{"Content-Type", "application/json"}}, body + body);
+  HttpExchange large = clean;
+  large.response->body.data = std::string(20000, 'x');  // scanned in place
+  HttpExchange secret = clean;
+  secret.request->headers.push_back({"X-Key", test::kAwsKey});
+  for (int warm = 0; warm < 3; ++warm) {
+    a.scan(clean);
+    a.scan(large);
+    a.scan(secret);
+  }
+  size_t before = g_allocations.load();
+  EXPECT_TRUE(a.scan(clean).empty());
+  EXPECT_TRUE(a.scan(large).empty());
+  EXPECT_EQ(g_allocations.load() - before, 0u);
+  before = g_allocations.load();
+  const std::vector<Finding> findings = a.scan(secret);
+  ASSERT_EQ(findings.size(), 1u);
+  // The vector and the finding's two strings ("request.header:X-Key" is
+  // past the small-string size).
+  EXPECT_LE(g_allocations.load() - before, 3u);
 }
 
 }  // namespace

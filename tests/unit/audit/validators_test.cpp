@@ -2,9 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "audit/text_util.h"
+#include "protocols/http_model.h"
 
 namespace qtap::audit {
 namespace {
@@ -39,6 +44,125 @@ TEST(CardIssuer, PrefixesAndLengths) {
   EXPECT_TRUE(card_issuer_known("2200000000000004"));   // Mir
   EXPECT_FALSE(card_issuer_known("1234567812345670"));
   EXPECT_FALSE(card_issuer_known("9111111111111111"));
+}
+
+// The issuer table compared as strings, the way it is written.
+bool issuer_reference(std::string_view digits) {
+  struct Range {
+    std::string_view lo, hi;
+    unsigned min_len, max_len;
+    std::vector<unsigned> lengths;
+  };
+  static const std::vector<Range> ranges = {
+      {"4", "4", 0, 0, {13, 16, 19}}, {"51", "55", 16, 16, {}},     {"2221", "2720", 16, 16, {}},
+      {"34", "34", 15, 15, {}},       {"37", "37", 15, 15, {}},     {"6011", "6011", 16, 19, {}},
+      {"644", "649", 16, 19, {}},     {"65", "65", 16, 19, {}},     {"300", "305", 14, 19, {}},
+      {"36", "36", 14, 19, {}},       {"38", "39", 16, 19, {}},     {"3528", "3589", 16, 19, {}},
+      {"62", "62", 16, 19, {}},       {"5018", "5018", 13, 19, {}}, {"5020", "5020", 13, 19, {}},
+      {"5038", "5038", 13, 19, {}},   {"5893", "5893", 13, 19, {}}, {"6304", "6304", 13, 19, {}},
+      {"6759", "6759", 13, 19, {}},   {"6761", "6763", 13, 19, {}}, {"2200", "2204", 16, 19, {}},
+  };
+  for (const Range& r : ranges) {
+    const bool length_ok =
+        r.lengths.empty()
+            ? digits.size() >= r.min_len && digits.size() <= r.max_len
+            : std::find(r.lengths.begin(), r.lengths.end(), digits.size()) != r.lengths.end();
+    if (!length_ok || digits.size() < r.lo.size()) continue;
+    const std::string_view prefix = digits.substr(0, r.lo.size());
+    if (prefix >= r.lo && prefix <= r.hi) return true;
+  }
+  return false;
+}
+
+TEST(CardIssuer, MatchesTheTableAsStrings) {
+  std::mt19937 rng(3);
+  // Every four-digit prefix at every length a card can have, and around it.
+  for (unsigned prefix = 0; prefix < 10000; ++prefix) {
+    for (size_t len = 12; len <= 20; ++len) {
+      std::string d = std::to_string(prefix);
+      d.insert(0, 4 - d.size(), '0');
+      while (d.size() < len) d.push_back(static_cast<char>('0' + rng() % 10));
+      ASSERT_EQ(card_issuer_known(d), issuer_reference(d)) << d;
+    }
+  }
+}
+
+// count_cards as first written (every piece read, then checked), to check
+// the shortcut over pieces no issuer can start.
+size_t count_cards_reference(std::string_view buf, size_t start, size_t end) {
+  size_t cards = 0;
+  size_t i = start;
+  while (i < end) {
+    if (!is_digit(buf[i])) {
+      ++i;
+      continue;
+    }
+    const size_t piece_start = i;
+    std::string digits;
+    char separator = 0;
+    bool mixed = false;
+    while (true) {
+      digits.push_back(buf[i]);
+      ++i;
+      if (i < end && is_digit(buf[i])) continue;
+      if (i + 1 < end && (buf[i] == ' ' || buf[i] == '-') && is_digit(buf[i + 1])) {
+        if (separator != 0 && separator != buf[i]) mixed = true;
+        separator = buf[i];
+        ++i;
+        continue;
+      }
+      break;
+    }
+    if (digits.size() < 13 || digits.size() > 19 || mixed) continue;
+    bool bounded = true;
+    if (piece_start > 0) {
+      const char c = buf[piece_start - 1];
+      if (is_word(c) ||
+          ((c == '.' || c == ',') && piece_start >= 2 && is_digit(buf[piece_start - 2]))) {
+        bounded = false;
+      }
+    }
+    if (i < buf.size()) {
+      const char c = buf[i];
+      if (is_word(c) || ((c == '.' || c == ',') && i + 1 < buf.size() && is_digit(buf[i + 1]))) {
+        bounded = false;
+      }
+    }
+    if (bounded && issuer_reference(digits) && luhn_valid(digits)) ++cards;
+  }
+  return cards;
+}
+
+TEST(CountCards, MatchesTheFirstVersionOnRandomRuns) {
+  std::mt19937 rng(9);
+  const std::vector<std::string> pieces = {"4111111111111111",
+                                           "5500000000000004",
+                                           "1700000000000",
+                                           "4111 1111 1111 1111",
+                                           "4111-1111-1111-1111",
+                                           "371449635398431",
+                                           "6011111111111117",
+                                           " ",
+                                           "-",
+                                           "  ",
+                                           "x",
+                                           ".",
+                                           ",",
+                                           "7",
+                                           "41",
+                                           "3530111333300000"};
+  for (int round = 0; round < 20000; ++round) {
+    std::string s;
+    const size_t n = 1 + rng() % 6;
+    for (size_t k = 0; k < n; ++k) s += pieces[rng() % pieces.size()];
+    ASSERT_EQ(count_cards(s, 0, s.size()), count_cards_reference(s, 0, s.size())) << s;
+  }
+  // Millisecond timestamps and ids that pass Luhn: not cards.
+  ASSERT_TRUE(luhn_valid("1700000000004"));
+  ASSERT_TRUE(luhn_valid("9111111111111110"));
+  EXPECT_EQ(count_cards("1700000000004", 0, 13), 0u);
+  const std::string s = "ts 1700000000004 and 9111111111111110";
+  EXPECT_EQ(count_cards(s, 0, s.size()), 0u);
 }
 
 TEST(CountCards, PiecesOfARun) {
@@ -154,6 +278,37 @@ TEST(Entropy, TokensInText) {
   EXPECT_EQ(found, (std::vector<std::pair<size_t, size_t>>{{4, 42}, {55, 40}}));
 }
 
+// The skip-ahead search against the plain definition: every maximal run of
+// [A-Za-z0-9+/_-] of 32 or more, with its '=' padding.
+TEST(Entropy, CandidatesMatchTheByteByByteDefinition) {
+  auto reference = [](std::string_view s) {
+    std::vector<std::tuple<size_t, size_t, size_t>> out;
+    size_t i = 0;
+    while (i < s.size()) {
+      if (!is_entropy_token_char(s[i])) {
+        ++i;
+        continue;
+      }
+      const size_t start = i;
+      while (i < s.size() && is_entropy_token_char(s[i])) ++i;
+      const size_t core = i;
+      while (i < s.size() && s[i] == '=') ++i;
+      if (core - start >= 32) out.emplace_back(start, i - start, core - start);
+    }
+    return out;
+  };
+  std::mt19937 rng(5);
+  const std::string alphabet = "aZ09+/_-= ;.&";
+  for (int round = 0; round < 3000; ++round) {
+    std::string s(rng() % 400, ' ');
+    for (char& c : s) c = rng() % 8 == 0 ? alphabet[rng() % alphabet.size()] : "aZ09"[rng() % 4];
+    std::vector<std::tuple<size_t, size_t, size_t>> found;
+    for_each_entropy_candidate(
+        s, [&](size_t off, size_t len, size_t core) { found.emplace_back(off, len, core); });
+    ASSERT_EQ(found, reference(s)) << s;
+  }
+}
+
 TEST(TextUtil, Utf8) {
   EXPECT_EQ(valid_utf8_prefix("plain ascii text, long enough for the word loop"), 47u);
   EXPECT_EQ(valid_utf8_prefix("caf\xc3\xa9"), 5u);
@@ -183,6 +338,48 @@ TEST(TextUtil, Globs) {
   EXPECT_FALSE(Glob("a*b*c").matches("aXbYbZ"));
   EXPECT_TRUE(Glob("authorization").matches("Authorization"));
   EXPECT_FALSE(Glob("authorization").matches("authorization2"));
+}
+
+TEST(TextUtil, NameMatcherIsEveryNameAndGlobTriedInTurn) {
+  std::mt19937 rng(17);
+  const std::string letters = "aAbBtTkK-_*?xo";
+  auto random_word = [&](size_t max) {
+    std::string w;
+    const size_t n = rng() % max;
+    for (size_t i = 0; i < n; ++i) w.push_back(letters[rng() % letters.size()]);
+    return w;
+  };
+  for (int round = 0; round < 300; ++round) {
+    std::vector<std::string> names;
+    std::vector<std::string> globs;
+    for (size_t k = rng() % 4; k > 0; --k) names.push_back(random_word(6) + "x");
+    // Up to 40 globs: past 8 `*word*` ones, the rest are tried one by one.
+    for (size_t k = rng() % 41; k > 0; --k) {
+      std::string w = random_word(5);
+      if (rng() % 2 == 0) w = "*" + w + "*";
+      if (!w.empty()) globs.push_back(w);
+    }
+    const NameMatcher m(names, globs);
+    for (int probe = 0; probe < 200; ++probe) {
+      const std::string name = random_word(12);
+      bool expected = false;
+      for (const std::string& n : names) expected = expected || iequals_ascii(n, name);
+      for (const std::string& g : globs) expected = expected || Glob(g).matches(name);
+      ASSERT_EQ(m.matches(name), expected) << name;
+    }
+  }
+  // The defaults, as the redactor has them.
+  const NameMatcher defaults({"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"},
+                             {"*token*", "*secret*", "*api-key*", "*password*"});
+  EXPECT_TRUE(defaults.matches("authorization"));
+  EXPECT_TRUE(defaults.matches("X-Auth-TOKEN"));
+  EXPECT_TRUE(defaults.matches("x-client-secret"));
+  EXPECT_TRUE(defaults.matches("X-Api-Key"));
+  EXPECT_TRUE(defaults.matches("db_PassWord"));
+  EXPECT_FALSE(defaults.matches("Authorizations"));
+  EXPECT_FALSE(defaults.matches("Content-Type"));
+  EXPECT_FALSE(defaults.matches("tokes"));
+  EXPECT_FALSE(defaults.matches(""));
 }
 
 }  // namespace
