@@ -12,16 +12,15 @@
 #include <vector>
 
 #include "common/result.h"
+#include "config/config.h"
 #include "output/finding.h"
 #include "protocols/http_model.h"
 
 namespace qtap::audit {
 
-// Detector names, in the order findings for one location are reported.
-inline constexpr std::array<std::string_view, 10> kDetectorNames = {
-    "credit_card",  "iban",         "email",        "jwt",         "private_key",
-    "aws_access_key", "github_token", "gitlab_token", "slack_token", "high_entropy",
-};
+// Detector names, in the order findings for one location are reported: the
+// config's list (the names are config values).
+inline constexpr const auto& kDetectorNames = config::kDetectorNames;
 
 }  // namespace qtap::audit
 

@@ -19,23 +19,15 @@
 #include "audit/hyperscan_db.h"
 #include "audit/text_util.h"
 #include "common/result.h"
+#include "config/config.h"
 #include "protocols/http_model.h"
 
 namespace qtap {
 
 inline constexpr std::string_view kRedacted = "[REDACTED]";
 
-struct RedactionSettings {
-  bool enabled = true;
-  // Exact header names, case-insensitive. Setting a list replaces the default.
-  std::vector<std::string> headers = {"Authorization", "Proxy-Authorization", "Cookie",
-                                      "Set-Cookie"};
-  // Globs (`*`, `?`) on header and query parameter names, case-insensitive.
-  std::vector<std::string> header_patterns = {"*token*", "*secret*", "*api-key*", "*password*"};
-  // Regexes in Hyperscan syntax (PCRE without backreferences or lookaround);
-  // every byte any of them matches in a body is replaced. None by default.
-  std::vector<std::string> body_patterns;
-};
+// What to redact: the config's settings as they are (src/config/config.h).
+using RedactionSettings = config::RedactionSettings;
 
 // apply() is const but reuses a scratch space: one Redactor per thread.
 class Redactor {

@@ -88,8 +88,7 @@ struct CapturePolicy {
   std::vector<FilterRule> rules;                     // first match wins
 };
 
-// Parsed and validated here, applied by src/audit/ (qtap::RedactionSettings
-// there has the same fields, so the app copies them over).
+// Parsed and validated here, applied by src/audit/redactor.h as it is.
 struct RedactionSettings {
   bool enabled = true;
   // Header names whose values are replaced, ASCII case ignored. A list in
@@ -98,8 +97,9 @@ struct RedactionSettings {
                                       "Set-Cookie"};
   // Globs ('*', '?') on header names, ASCII case ignored.
   std::vector<std::string> header_patterns = {"*token*", "*secret*", "*api-key*", "*password*"};
-  // Regexes searched anywhere in bodies: written "re:..." in the file, held
-  // here without the "re:". Checked by ParseOptions::body_regex_check.
+  // Regexes searched anywhere in bodies (Hyperscan syntax: PCRE without
+  // backreferences or lookaround): written "re:..." in the file, held here
+  // without the "re:". Checked by ParseOptions::body_regex_check.
   std::vector<std::string> body_patterns;
 };
 

@@ -6,15 +6,6 @@ namespace qtap {
 
 namespace {
 
-RedactionSettings redaction_settings(const config::RedactionSettings& r, bool no_redact) {
-  RedactionSettings out;
-  out.enabled = r.enabled && !no_redact;
-  out.headers = r.headers;
-  out.header_patterns = r.header_patterns;
-  out.body_patterns = r.body_patterns;
-  return out;
-}
-
 void strip_body(Body& b) {
   if (b.data.empty()) return;
   b.data.clear();
@@ -102,7 +93,8 @@ void apply_capture_level(HttpExchange& ex, config::CaptureLevel level, std::opti
 Result<std::unique_ptr<Policy>> Policy::make(config::Config cfg, bool no_redact) {
   std::unique_ptr<Policy> p(new Policy(std::move(cfg)));
   const config::Config& c = p->cfg_;
-  RedactionSettings rs = redaction_settings(c.redaction, no_redact);
+  RedactionSettings rs = c.redaction;
+  rs.enabled = rs.enabled && !no_redact;
   if (rs.enabled) {
     auto r = Redactor::make(rs);
     if (!r) return make_error(fmt::format("redaction: {}", r.error().message));
