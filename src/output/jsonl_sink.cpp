@@ -107,6 +107,7 @@ void write_who(json::Writer& w, const ProcessContext& proc, const std::string& h
   w.key("direction").string(direction_name(conn.direction));
   w.key("tls").boolean(conn.tls);
   w.key("tls_library").optional_string(conn.tls_library);
+  w.key("tls_sni").optional_string(conn.tls_sni);
   w.key("protocol").string(conn.protocol);
   w.key("bytes_sent").uint(conn.bytes_sent);
   w.key("bytes_received").uint(conn.bytes_received);

@@ -30,6 +30,7 @@ struct ConnectionContext {
   Direction direction = Direction::kUnknown;
   bool tls = false;
   std::optional<std::string> tls_library;
+  std::optional<std::string> tls_sni;  // server name of the TLS ClientHello, if seen
   std::string protocol;  // "http1", "unknown", ...
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;

@@ -96,6 +96,7 @@ ConnectionContext Pipeline::connection_of(const Connection& conn) const {
   c.direction = conn.direction();
   c.tls = conn.tls();
   if (const char* lib = tls_library_name(conn.tls_library())) c.tls_library = lib;
+  if (!conn.tls_sni().empty()) c.tls_sni = conn.tls_sni();
   c.protocol = protocol_name(conn.protocol());
   c.bytes_sent = conn.bytes_sent();
   c.bytes_received = conn.bytes_received();

@@ -126,6 +126,7 @@ bool Policy::apply(HttpRecord& rec, PolicyStats& stats) {
   subject.container = rec.process.info.container ? &*rec.process.info.container : nullptr;
   subject.connection = &facts;
   subject.http_host = request_host(rec.http);
+  if (rec.connection.tls_sni) subject.tls_sni = *rec.connection.tls_sni;
   config::Decision d = config::decide(cfg_.capture, subject);
   if (d.level == config::CaptureLevel::kNone) {
     stats.dropped_records++;
@@ -155,6 +156,7 @@ bool Policy::keep(ConnectionRecord& rec, PolicyStats& stats) const {
   subject.process = &rec.process.info;
   subject.container = rec.process.info.container ? &*rec.process.info.container : nullptr;
   subject.connection = &facts;
+  if (rec.connection.tls_sni) subject.tls_sni = *rec.connection.tls_sni;
   if (config::decide(cfg_.capture, subject).level == config::CaptureLevel::kNone) {
     stats.dropped_records++;
     return false;

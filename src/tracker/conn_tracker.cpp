@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "protocols/tls_client_hello.h"
 #include "qtap_abi.h"
 
 namespace qtap {
@@ -13,6 +14,7 @@ namespace {
 constexpr uint32_t kDetectPieces = 16;
 // A first piece shorter than this is kept and completed by the next one.
 constexpr size_t kDetectMinBytes = 24;  // the HTTP/2 client preface
+constexpr size_t kMaxClientHello = 16384 + 5;  // one TLS record
 
 http1::Side side_of(bool requests_are_sent, uint8_t dir) {
   bool sent = dir == QTAP_DIR_SEND;
@@ -115,9 +117,27 @@ void Connection::start_protocol(Detection d, uint8_t dir) {
   }
 }
 
+void Connection::look_for_sni(uint8_t dir, std::string_view bytes) {
+  std::string_view hello = bytes;
+  if (!sni_buf_.empty()) {
+    sni_buf_.append(bytes.substr(0, std::min<size_t>(bytes.size(), kMaxClientHello - sni_buf_.size())));
+    hello = sni_buf_;
+  }
+  SniResult r = parse_client_hello_sni(hello, sni_);
+  if (r == SniResult::kNeedMore && hello.size() < kMaxClientHello) {
+    if (sni_buf_.empty()) sni_buf_.assign(bytes);
+    return;
+  }
+  sni_looked_[dir] = true;
+  sni_buf_.clear();
+  sni_buf_.shrink_to_fit();
+  if (r == SniResult::kFound) sni_looked_ = {true, true};
+}
+
 void Connection::bytes_in_order(int stream, std::string_view bytes, uint64_t ts) {
   uint8_t dir = stream & 1;
   if (stream < kPlain) {
+    if (!sni_looked_[dir]) look_for_sni(dir, bytes);
     bytes_[dir] += bytes.size();
     if (tls_lib_ != 0) return;  // ciphertext: the plaintext streams carry the protocol
   }
@@ -182,6 +202,8 @@ void Connection::parse(uint8_t dir, std::string_view bytes, uint64_t ts) {
 void Connection::gap_in_order(int stream, uint64_t len, uint64_t ts) {
   uint8_t dir = stream & 1;
   if (stream < kPlain) {
+    sni_looked_[dir] = true;  // a ClientHello is never read across a hole
+    sni_buf_.clear();
     bytes_[dir] += len;
     if (tls_lib_ != 0) return;
   }

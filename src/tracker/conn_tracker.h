@@ -66,6 +66,8 @@ class Connection {
   uint8_t tls_library() const { return tls_lib_; }  // qtap_tls_library; 0 if unknown
   // The session was matched to this socket by call order, not by a call on it.
   bool tls_socket_inferred() const { return tls_socket_inferred_; }
+  // The server name of the TLS ClientHello seen on the socket; empty if none.
+  const std::string& tls_sni() const { return sni_; }
 
  private:
   friend class ConnTracker;
@@ -80,6 +82,8 @@ class Connection {
   void on_close(uint64_t ts);
   void bytes_in_order(int stream, std::string_view bytes, uint64_t ts);
   void gap_in_order(int stream, uint64_t len, uint64_t ts);
+  // The first bytes of each direction on the socket: a ClientHello's SNI.
+  void look_for_sni(uint8_t dir, std::string_view bytes);
   void parse(uint8_t dir, std::string_view bytes, uint64_t ts);
   void feed(uint8_t dir, std::string_view bytes, uint64_t ts);
   void start_protocol(Detection d, uint8_t dir);
@@ -98,6 +102,9 @@ class Connection {
   uint8_t tls_lib_ = 0;
   bool tls_socket_inferred_ = false;
   std::array<std::string, 2> detect_buf_;  // a short first piece, kept until decidable
+  std::array<bool, 2> sni_looked_{false, false};  // per direction: its start was examined
+  std::string sni_buf_;                           // a ClientHello not complete yet
+  std::string sni_;
   uint32_t detect_pieces_ = 0;
   std::array<uint64_t, 2> bytes_{0, 0};
   std::unique_ptr<http1::Http1Session> http1_;

@@ -64,6 +64,8 @@ def test_curl_to_python_both_views(server, qtap, cert, tmp_path):
         assert resp["status"] == 200
         assert body_bytes(resp["body"]) == body
         assert r["http"]["notes"] == []
+        # The ClientHello crossed the socket before any key: both views name the server.
+        assert r["connection"]["tls_sni"] == "localhost"
     assert e["process"]["pid"] == client.pid and e["process"]["exe"] == CURL
     assert i["process"]["pid"] == server.pid and i["process"]["exe"] == os.path.realpath(SYS_PYTHON)
     assert addr(e["connection"]["remote"]) == ("127.0.0.1", server.port)

@@ -114,7 +114,8 @@ TEST(JsonlSink, HttpRecordEveryField) {
 
   const Json& c = j["connection"];
   EXPECT_EQ(keys(c), (Keys{"bytes_received", "bytes_sent", "direction", "id", "local", "protocol",
-                           "remote", "tls", "tls_library"}));
+                           "remote", "tls", "tls_library", "tls_sni"}));
+  EXPECT_EQ(c["tls_sni"], nullptr);
   EXPECT_EQ(c["id"], 42);
   EXPECT_EQ(c["local"], (Json{{"ip", "127.0.0.1"}, {"port", 34000}}));
   EXPECT_EQ(c["remote"], (Json{{"ip", "127.0.0.1"}, {"port", 8080}, {"scope", "loopback"}}));

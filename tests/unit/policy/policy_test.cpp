@@ -154,6 +154,17 @@ TEST(Policy, ConnectionRecordsFollowTheRulesWithoutAHost) {
   EXPECT_TRUE(p->keep(c, stats));
 }
 
+TEST(Policy, TheTlsServerNameCountsAsHost) {
+  auto p = policy("filters: [{match: {host: '*.internal'}, capture: none}]");
+  PolicyStats stats;
+  ConnectionRecord c;  // TLS that never showed HTTP: only the SNI names it
+  c.connection.remote = Endpoint{"10.0.0.1", 443};
+  c.connection.tls_sni = "db.internal";
+  EXPECT_FALSE(p->keep(c, stats));
+  c.connection.tls_sni = "db.example.com";
+  EXPECT_TRUE(p->keep(c, stats));
+}
+
 TEST(RedactCmdline, CommonShapes) {
   auto r = Redactor::make(RedactionSettings{});
   ASSERT_TRUE(r);
