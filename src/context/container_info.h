@@ -26,6 +26,8 @@ struct ContainerInfo {
   std::string pod_name;                                     // label io.kubernetes.pod.name
   std::string pod_namespace;                                // label io.kubernetes.pod.namespace
 
+  bool operator==(const ContainerInfo&) const = default;
+
   // The value of label `key`, nullptr if absent (present and empty is "").
   const std::string* label(std::string_view key) const {
     for (const auto& [k, v] : labels) {

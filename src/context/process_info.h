@@ -19,6 +19,8 @@ struct ProcessInfo {
   std::string cgroup;  // cgroup v2 path (or the v1 "name=systemd"/first path on hybrid hosts)
   std::optional<ContainerInfo> container;  // when the cgroup path names one
   uint64_t netns = 0;  // inode of /proc/PID/ns/net; 0 unknown (the process was gone)
+
+  bool operator==(const ProcessInfo&) const = default;
 };
 
 }  // namespace qtap
