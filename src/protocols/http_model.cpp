@@ -14,6 +14,20 @@ bool iequals_ascii(std::string_view a, std::string_view b) {
   return true;
 }
 
+std::optional<std::string> field_value(const std::vector<Header>& headers, std::string_view name) {
+  std::optional<std::string> v;
+  for (const Header& h : headers) {
+    if (h.name.size() != name.size() || !iequals_ascii(h.name, name)) continue;
+    if (!v) {
+      v = h.value;
+    } else {
+      v->append(", ");
+      v->append(h.value);
+    }
+  }
+  return v;
+}
+
 const Header* find_header(const std::vector<Header>& headers, std::string_view name) {
   for (const Header& h : headers) {
     if (iequals_ascii(h.name, name)) return &h;

@@ -85,6 +85,10 @@ struct HttpExchange {
 // Finds a header by case-insensitive name; nullptr if absent.
 const Header* find_header(const std::vector<Header>& headers, std::string_view name);
 
+// All values of a field, comma-joined as if sent on one line (RFC 9110 5.3);
+// nullopt if absent.
+std::optional<std::string> field_value(const std::vector<Header>& headers, std::string_view name);
+
 // ASCII case-insensitive equality, the way HTTP compares field names and tokens.
 bool iequals_ascii(std::string_view a, std::string_view b);
 

@@ -34,21 +34,6 @@ struct Entry {
   bool complete() const { return (!x.request || request_done) && response_done; }
 };
 
-// All values of a field, comma-joined as if sent on one line (RFC 9110 5.3).
-std::optional<std::string> field_value(const std::vector<Header>& headers, std::string_view name) {
-  std::optional<std::string> v;
-  for (const Header& h : headers) {
-    if (h.name.size() != name.size() || !iequals_ascii(h.name, name)) continue;
-    if (!v) {
-      v = h.value;
-    } else {
-      v->append(", ");
-      v->append(h.value);
-    }
-  }
-  return v;
-}
-
 size_t fields_bytes(const std::vector<Header>& hs) {
   size_t n = hs.capacity() * sizeof(Header);
   for (const Header& h : hs) n += h.name.capacity() + h.value.capacity();

@@ -40,21 +40,6 @@ uint32_t be32(std::string_view p, size_t at) {
          uint32_t{static_cast<uint8_t>(p[at + 3])};
 }
 
-// All values of a field, comma-joined as if sent on one line (RFC 9110 5.3).
-std::optional<std::string> field_value(const std::vector<Header>& headers, std::string_view name) {
-  std::optional<std::string> v;
-  for (const Header& h : headers) {
-    if (h.name.size() != name.size() || !iequals_ascii(h.name, name)) continue;
-    if (!v) {
-      v = h.value;
-    } else {
-      v->append(", ");
-      v->append(h.value);
-    }
-  }
-  return v;
-}
-
 std::string_view interim_name(int status) {
   switch (status) {
     case 100:
