@@ -9,42 +9,12 @@ namespace qtap::http1::test {
 
 namespace {
 
-struct Piece {
-  Step::Kind kind;
-  Side side;
-  std::string_view bytes;
-  uint64_t gap;
-  uint64_t ts;
-};
-
-void apply(Http1Session& s, const Piece& p) {
-  switch (p.kind) {
-    case Step::Kind::kData:
-      s.on_data(p.side, p.bytes, p.ts);
-      break;
-    case Step::Kind::kGap:
-      s.on_gap(p.side, p.gap, p.ts);
-      break;
-    case Step::Kind::kClose:
-      s.on_close(p.ts);
-      break;
-  }
-}
-
-std::vector<Piece> split(const Step& st, std::mt19937& rng, bool bytewise) {
-  if (st.kind != Step::Kind::kData) return {Piece{st.kind, st.side, {}, st.gap, st.ts}};
-  std::vector<Piece> out;
-  std::string_view rest = st.bytes;
-  // Mostly small pieces, sometimes large ones.
-  static constexpr size_t kMaxPiece[] = {3, 17, 200, 5000};
-  size_t max_piece = bytewise ? 1 : kMaxPiece[rng() % 4];
-  while (!rest.empty()) {
-    size_t n = std::min(rest.size(), 1 + rng() % max_piece);
-    out.push_back(Piece{st.kind, st.side, rest.substr(0, n), 0, st.ts});
-    rest.remove_prefix(n);
-  }
-  return out;
-}
+using qtap::test::apply;
+using qtap::test::dump_body;
+using qtap::test::dump_headers;
+using qtap::test::escape;
+using qtap::test::Piece;
+using qtap::test::split;
 
 // Where the last response head in `bytes` ends (the size if there is none).
 // The stressor only lets the next request overtake a response's bytes after
@@ -57,37 +27,6 @@ size_t after_last_head(std::string_view bytes) {
   if (crlf == std::string_view::npos && lf == std::string_view::npos) return bytes.size();
   return std::min(crlf == std::string_view::npos ? bytes.size() : crlf + 4,
                   lf == std::string_view::npos ? bytes.size() : lf + 2);
-}
-
-std::string escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-  }
-  return out;
-}
-
-std::string dump_body(const Body& b) {
-  // Long bodies by length and hash; enough to tell any difference.
-  std::string data = b.data.size() <= 120
-                         ? escape(b.data)
-                         : fmt::format("{}...#{:016x}", escape(b.data.substr(0, 40)),
-                                       std::hash<std::string>{}(b.data));
-  return fmt::format("size={} wire={} captured={} truncated={} encoding={} decoded={} data=\"{}\"",
-                     b.size, b.wire_size, b.captured, b.truncated,
-                     b.content_encoding ? *b.content_encoding : "-", b.content_decoded, data);
-}
-
-std::string dump_headers(const std::vector<Header>& hs) {
-  std::string out;
-  for (const Header& h : hs) out += fmt::format("    {}: {}\n", escape(h.name), escape(h.value));
-  return out;
 }
 
 }  // namespace

@@ -8,18 +8,13 @@
 #include <string_view>
 #include <vector>
 
+#include "support/session_feed.h"
+
 #include "protocols/http1/http1_session.h"
 
 namespace qtap::http1::test {
 
-struct Step {
-  enum class Kind : uint8_t { kData, kGap, kClose };
-  Kind kind = Kind::kData;
-  Side side = Side::kRequests;
-  std::string bytes;
-  uint64_t gap = 0;
-  uint64_t ts = 0;
-};
+using qtap::test::Step;
 
 struct Fixture {
   std::string name;

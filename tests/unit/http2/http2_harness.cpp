@@ -53,6 +53,13 @@ std::string frame(FrameType type, uint8_t flags, uint32_t stream, std::string_vi
 
 namespace {
 
+using qtap::test::apply;
+using qtap::test::dump_body;
+using qtap::test::dump_headers;
+using qtap::test::escape;
+using qtap::test::Piece;
+using qtap::test::split;
+
 std::string be32(uint32_t v) {
   std::string s;
   for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>(v >> shift));
@@ -177,57 +184,6 @@ std::string pb_fixed64(uint32_t field, uint64_t v) {
 
 namespace {
 
-struct Piece {
-  Step::Kind kind;
-  Side side;
-  std::string_view bytes;
-  uint64_t gap;
-  uint64_t ts;
-};
-
-void apply(Http2Session& s, const Piece& p) {
-  switch (p.kind) {
-    case Step::Kind::kData:
-      s.on_data(p.side, p.bytes, p.ts);
-      break;
-    case Step::Kind::kGap:
-      s.on_gap(p.side, p.gap, p.ts);
-      break;
-    case Step::Kind::kClose:
-      s.on_close(p.ts);
-      break;
-  }
-}
-
-std::string escape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-  }
-  return out;
-}
-
-std::string dump_body(const Body& b) {
-  std::string d = b.data.size() <= 120 ? escape(b.data)
-                                       : fmt::format("{}...#{:016x}", escape(b.data.substr(0, 40)),
-                                                     std::hash<std::string>{}(b.data));
-  return fmt::format("size={} wire={} captured={} truncated={} encoding={} decoded={} data=\"{}\"",
-                     b.size, b.wire_size, b.captured, b.truncated,
-                     b.content_encoding ? *b.content_encoding : "-", b.content_decoded, d);
-}
-
-std::string dump_headers(const std::vector<Header>& hs) {
-  std::string out;
-  for (const Header& h : hs) out += fmt::format("    {}: {}\n", escape(h.name), escape(h.value));
-  return out;
-}
-
 std::string dump_messages(std::string_view mark, const std::vector<GrpcMessage>& ms) {
   std::string out;
   for (const GrpcMessage& m : ms) {
@@ -254,19 +210,8 @@ std::vector<HttpExchange> run_split(const Fixture& f, uint32_t seed) {
   const bool bytewise = seed % 4 == 0;
   Http2Session s(f.cfg, f.mid_stream);
   std::vector<HttpExchange> out;
-  static constexpr size_t kMaxPiece[] = {3, 17, 200, 5000};
   for (const Step& st : f.steps) {
-    if (st.kind != Step::Kind::kData) {
-      apply(s, Piece{st.kind, st.side, {}, st.gap, st.ts});
-    } else {
-      std::string_view rest = st.bytes;
-      const size_t max_piece = bytewise ? 1 : kMaxPiece[rng() % 4];
-      while (!rest.empty()) {
-        const size_t n = std::min(rest.size(), 1 + rng() % max_piece);
-        apply(s, Piece{st.kind, st.side, rest.substr(0, n), 0, st.ts});
-        rest.remove_prefix(n);
-      }
-    }
+    for (const Piece& p : split(st, rng, bytewise)) apply(s, p);
     for (HttpExchange& x : s.take_exchanges()) out.push_back(std::move(x));
   }
   return out;

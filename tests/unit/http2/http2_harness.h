@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "support/session_feed.h"
+
 #include "protocols/http2/http2_frame.h"
 #include "protocols/http2/http2_session.h"
 
@@ -65,14 +67,7 @@ std::string pb_bytes(uint32_t field, std::string_view bytes);
 std::string pb_fixed32(uint32_t field, uint32_t v);
 std::string pb_fixed64(uint32_t field, uint64_t v);
 
-struct Step {
-  enum class Kind : uint8_t { kData, kGap, kClose };
-  Kind kind = Kind::kData;
-  Side side = Side::kRequests;
-  std::string bytes;
-  uint64_t gap = 0;
-  uint64_t ts = 0;
-};
+using qtap::test::Step;
 
 struct Fixture {
   std::string name;
