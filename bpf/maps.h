@@ -100,7 +100,10 @@ struct {
 } conns SEC(".maps");
 
 /* A TLS library call in flight on a thread, from its entry probe to its
- * return probe. */
+ * return probe. A plain (preallocated) hash, not an LRU: every TLS call adds
+ * and removes its entry, and an LRU's update is several times dearer. A
+ * thread that dies inside a call leaves its entry behind; qtap_exit removes
+ * it, so the map cannot fill up. */
 struct tls_call {
   __u64 session;  /* SSL * */
   __u64 buf;
@@ -109,7 +112,7 @@ struct tls_call {
 };
 
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH);
   __uint(max_entries, 16384);
   __type(key, __u64); /* pid_tgid */
   __type(value, struct tls_call);
@@ -138,7 +141,7 @@ struct tls_pending {
 };
 
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(type, BPF_MAP_TYPE_HASH); /* like tls_calls: emptied at thread exit */
   __uint(max_entries, 16384);
   __type(key, __u64); /* pid_tgid */
   __type(value, struct tls_pending);
@@ -215,8 +218,12 @@ static __always_inline int submit_flags(void *ev, __u64 size, __u64 payload_byte
   if (urgent) {
     flags = BPF_RB_FORCE_WAKEUP;
   } else if (qtap_wakeup_bytes) {
-    flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= qtap_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
-                                                                                : BPF_RB_NO_WAKEUP;
+    /* Only the event that takes the backlog over the mark wakes the agent.
+     * Waking it on every event above the mark (while it is still draining)
+     * queued an irq_work, a self-IPI and on a VM an exit, per event. */
+    __u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    flags = avail < qtap_wakeup_bytes && avail + size >= qtap_wakeup_bytes ? BPF_RB_FORCE_WAKEUP
+                                                                           : BPF_RB_NO_WAKEUP;
   }
   if (bpf_ringbuf_output(&events, ev, size, flags) != 0) {
     count(QTAP_CTR_RINGBUF_DROPS, 1);

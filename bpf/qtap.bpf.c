@@ -60,7 +60,11 @@ static __always_inline bool data_call_kind(long id, __u8 *call, __u8 *dir, __u8 
   return false;
 }
 
-/* Syscalls handled at exit. Their arguments are read there from the saved
+/* tp_btf hands a BTF-typed pt_regs: its fields are read with plain loads,
+ * not bpf_probe_read_kernel calls; these programs run on every syscall of
+ * the host, so the fast path is a load and a switch.
+ *
+ * Syscalls handled at exit. Their arguments are read there from the saved
  * user registers (pt_regs keeps di, si, dx, r10 untouched across the call),
  * so no per-call state is kept between entry and exit, and a call that was
  * already in flight when qtap attached (a server blocked in read()) is still
@@ -86,13 +90,13 @@ int BPF_PROG(qtap_sys_enter, struct pt_regs *regs, long id) {
   __u32 pid = bpf_get_current_pid_tgid() >> 32;
   if (!pid_wanted(pid))
     return 0;
-  int fd = (int)BPF_CORE_READ(regs, di);
+  int fd = (int)regs->di;
   if (id == NR_close) {
     conn_close(pid, fd);
     return 0;
   }
   /* dup2 closes its target silently: end the connection that was there. */
-  int newfd = (int)BPF_CORE_READ(regs, si);
+  int newfd = (int)regs->si;
   if (newfd != fd)
     conn_close(pid, newfd);
   return 0;
@@ -124,7 +128,7 @@ static __always_inline void gap_on(__u32 pid, int fd, __u8 dir, __u8 call, __u64
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
-  long id = BPF_CORE_READ(regs, orig_ax);
+  long id = regs->orig_ax;
   if (qtap_noop || !handled_at_exit(id))
     return 0;
   /* A non-blocking connect() returning -EINPROGRESS has its local port bound
@@ -134,12 +138,12 @@ int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
   __u32 pid = bpf_get_current_pid_tgid() >> 32;
   if (!pid_wanted(pid))
     return 0;
-  int fd = (int)BPF_CORE_READ(regs, di);
+  int fd = (int)regs->di;
 
   switch (id) {
   case NR_mmap: /* mmap(addr, len, prot, flags, fd, off) */
-    if (BPF_CORE_READ(regs, dx) & QTAP_PROT_EXEC)
-      report_exec_mapping((int)BPF_CORE_READ(regs, r8));
+    if (regs->dx & QTAP_PROT_EXEC)
+      report_exec_mapping((int)regs->r8);
     return 0;
   case NR_connect:
     on_connected(pid, fd, QTAP_SRC_CONNECT);
@@ -155,7 +159,7 @@ int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
   case NR_splice: /* splice(fd_in, off_in, fd_out, off_out, len, flags) */
     if (ret > 0) {
       gap_on(pid, fd, QTAP_DIR_RECV, QTAP_CALL_SPLICE, ret);
-      gap_on(pid, (int)BPF_CORE_READ(regs, dx), QTAP_DIR_SEND, QTAP_CALL_SPLICE, ret);
+      gap_on(pid, (int)regs->dx, QTAP_DIR_SEND, QTAP_CALL_SPLICE, ret);
     }
     return 0;
   case NR_sendmmsg:
@@ -179,7 +183,7 @@ int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
     count(QTAP_CTR_FILTERED_BYTES, ret);
     return 0;
   }
-  __u64 buf = BPF_CORE_READ(regs, si);
+  __u64 buf = regs->si;
   __u64 iov_count = 0;
   if (id == NR_sendmsg || id == NR_recvmsg) {
     struct user_msghdr m = {};
@@ -190,7 +194,7 @@ int BPF_PROG(qtap_sys_exit, struct pt_regs *regs, long ret) {
     buf = (__u64)m.msg_iov;
     iov_count = m.msg_iovlen;
   } else if (is_iov) {
-    iov_count = BPF_CORE_READ(regs, dx);
+    iov_count = regs->dx;
   }
   __u64 offset = advance(st, dir, ret);
   if (tls_saw_socket(pid, fd, dir, st) || (st->flags & CONN_F_TLS)) {
@@ -243,6 +247,11 @@ int BPF_PROG(qtap_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(qtap_exit, struct task_struct *p) {
+  /* Runs for every thread (on the exiting thread): a TLS call it was inside
+   * never returns. */
+  __u64 id = bpf_get_current_pid_tgid();
+  bpf_map_delete_elem(&tls_calls, &id);
+  bpf_map_delete_elem(&tls_pending, &id);
   /* One event per process: only when its last thread goes. */
   if (BPF_CORE_READ(p, signal, live.counter) != 0)
     return 0;

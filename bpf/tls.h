@@ -54,11 +54,17 @@ static __always_inline __u64 advance_tls(struct conn_state *st, __u8 dir, __u64 
   return __sync_fetch_and_add(&st->tls_recv, len);
 }
 
+/* Every read/write syscall inside a TLS call lands here: the binding is
+ * rewritten only when it changes (an LRU update costs more than the lookup). */
 static __always_inline void bind_session(__u32 pid, __u64 session, int fd, __u32 inferred) {
   struct qtap_tls_key key = {.pid = pid, .session = session};
+  struct tls_fd *cur = bpf_map_lookup_elem(&tls_fds, &key);
+  if (cur && cur->fd == fd && cur->inferred == inferred)
+    return;
   struct tls_fd tf = {.fd = fd, .inferred = inferred};
   bpf_map_update_elem(&tls_fds, &key, &tf, BPF_ANY);
-  bpf_map_delete_elem(&tls_orphans, &key);
+  if (!cur)
+    bpf_map_delete_elem(&tls_orphans, &key);
 }
 
 /* Called for every read/write syscall on a tracked socket: true if it moved
