@@ -65,6 +65,8 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   check->fallthrough();
   auto* replay = app.add_subcommand("replay", "run a recording made with --record through the pipeline (no root)");
   replay->add_option("file", o.replay_path, "recording")->required();
+  replay->add_flag("--events", o.replay_events,
+                   "print the kernel events one per line instead of running the pipeline");
   replay->fallthrough();
 
   try {

@@ -26,6 +26,7 @@ struct Options {
   uint32_t ringbuf_mb = 32;
   std::string record_path;  // also write raw kernel events here
   std::string replay_path;  // `qtap replay FILE`
+  bool replay_events = false;  // `qtap replay --events`: print kernel events, no pipeline
   bool color = true;        // console colours when writing to a terminal
   bool noop_probes = false; // benchmark floor: probes attached, programs empty
   std::vector<std::string> tls_libraries{"openssl", "go", "gnutls", "nss"};  // what is probed

@@ -6,9 +6,31 @@
 #include "app/setup.h"
 #include "common/log.h"
 #include "context/process_cache.h"
+#include "events/event_text.h"
 #include "events/recording.h"
 
 namespace qtap::app {
+namespace {
+
+int print_events(events::RecordingReader& reader) {
+  std::vector<uint8_t> sample;
+  while (true) {
+    auto more = reader.next(sample);
+    if (!more) {
+      std::cerr << "qtap: " << more.error().message << "\n";
+      return 1;
+    }
+    if (!*more) return 0;
+    auto ev = events::decode(sample);
+    if (!ev) {
+      std::cerr << "qtap: " << ev.error().message << "\n";
+      continue;
+    }
+    std::cout << events::to_text(*ev) << "\n";
+  }
+}
+
+}  // namespace
 
 int run_replay(const Options& o, const config::Config& cfg) {
   auto reader = events::RecordingReader::open(o.replay_path);
@@ -16,6 +38,7 @@ int run_replay(const Options& o, const config::Config& cfg) {
     std::cerr << "qtap: " << reader.error().message << "\n";
     return 1;
   }
+  if (o.replay_events) return print_events(*reader);
   auto out = open_output(o);
   if (!out) {
     std::cerr << "qtap: " << out.error().message << "\n";
