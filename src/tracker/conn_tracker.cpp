@@ -93,7 +93,7 @@ void Connection::on_close(uint64_t ts) {
   if (protocol_ == Protocol::kUndetected && (bytes_[0] || bytes_[1])) protocol_ = Protocol::kUnknown;
 }
 
-void Connection::start_protocol(Detection d, uint8_t dir) {
+void Connection::start_protocol(Detection d, uint8_t dir, std::string_view first_bytes) {
   protocol_ = d.protocol;
   if (protocol_ != Protocol::kHttp1 && protocol_ != Protocol::kHttp2) return;
   bool sent = dir == QTAP_DIR_SEND;
@@ -102,7 +102,12 @@ void Connection::start_protocol(Detection d, uint8_t dir) {
     // opened does.
     requests_are_sent_ = info_.source == QTAP_SRC_CONNECT;
   } else if (d.mid_stream) {
-    requests_are_sent_ = sent;  // a guess: the side seen first
+    // No socket origin (a TLS session not yet bound to its socket, a socket
+    // opened before qtap). A side that begins with a SETTINGS frame is the
+    // server's: memory-BIO runtimes (grpc, node) often show the peer's
+    // SETTINGS before their own preface. Otherwise a guess: the side seen
+    // first sends the requests.
+    requests_are_sent_ = http2::starts_with_settings(first_bytes) ? !sent : sent;
   } else {
     requests_are_sent_ = sent == d.is_request;
   }
@@ -185,7 +190,7 @@ void Connection::parse(uint8_t dir, std::string_view bytes, uint64_t ts) {
     if (++detect_pieces_ >= kDetectPieces) protocol_ = Protocol::kUnknown;
     return;
   }
-  start_protocol(d, dir);
+  start_protocol(d, dir, piece);
   if (protocol_ == Protocol::kHttp1 || protocol_ == Protocol::kHttp2) {
     if (!buf.empty()) {
       // The kept prefix, then the whole piece (the part appended for

@@ -86,7 +86,7 @@ class Connection {
   void look_for_sni(uint8_t dir, std::string_view bytes);
   void parse(uint8_t dir, std::string_view bytes, uint64_t ts);
   void feed(uint8_t dir, std::string_view bytes, uint64_t ts);
-  void start_protocol(Detection d, uint8_t dir);
+  void start_protocol(Detection d, uint8_t dir, std::string_view first_bytes);
   void start_tls(uint8_t lib, bool inferred);
   // Continues the protocol state of a socketless TLS session on this socket.
   void adopt_session(Connection& orphan);

@@ -131,6 +131,13 @@ bool looks_like_frames(std::string_view bytes) {
   return true;
 }
 
+bool starts_with_settings(std::string_view bytes) {
+  if (bytes.size() < kFrameHeaderSize) return false;
+  const FrameHeader h = parse_frame_header(bytes.data());
+  return h.frame_type() == FrameType::kSettings && !h.has(flag::kAck) && h.stream_id == 0 &&
+         h.length % 6 == 0 && frame_header_plausible(h);
+}
+
 std::string error_code_name(uint32_t code) {
   static constexpr std::array<std::string_view, 14> kNames = {
       "NO_ERROR",

@@ -33,6 +33,11 @@ bool looks_like_preface(std::string_view prefix);
 // starts inside a connection.
 bool looks_like_frames(std::string_view bytes);
 
+// True if `bytes` start with a SETTINGS frame that is not an ACK: how a server's side of a
+// connection begins (its connection preface is exactly that frame), while a client's begins
+// with "PRI * HTTP/2.0". Mid-connection, SETTINGS changes are rare and ACKs do not count.
+bool starts_with_settings(std::string_view bytes);
+
 class Http2Session {
  public:
   // `mid_stream`: the preface was not seen (the capture started inside the connection), so

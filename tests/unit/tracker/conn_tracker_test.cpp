@@ -289,3 +289,74 @@ TEST(ConnTracker, TlsHoleInsideABodyKeepsTheSizeExact) {
   EXPECT_EQ(body.captured, 1000u);
   EXPECT_TRUE(body.truncated);
 }
+
+namespace {
+// Hand-built HTTP/2 (RFC 9113): a frame header, then the payload.
+std::string h2_frame(uint8_t type, uint8_t flags, uint32_t stream, std::string_view payload) {
+  std::string f;
+  const auto n = static_cast<uint32_t>(payload.size());
+  f += static_cast<char>(n >> 16);
+  f += static_cast<char>(n >> 8);
+  f += static_cast<char>(n);
+  f += static_cast<char>(type);
+  f += static_cast<char>(flags);
+  f += static_cast<char>(stream >> 24);
+  f += static_cast<char>(stream >> 16);
+  f += static_cast<char>(stream >> 8);
+  f += static_cast<char>(stream);
+  f += payload;
+  return f;
+}
+const std::string kH2Settings = h2_frame(0x4, 0, 0, std::string("\x00\x03\x00\x00\x00\x64", 6));
+const std::string kH2SettingsAck = h2_frame(0x4, 0x1, 0, "");
+// GET / over https (HPACK static entries 2, 4, 7), END_STREAM | END_HEADERS.
+const std::string kH2Request = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + kH2Settings +
+                               h2_frame(0x1, 0x5, 1, "\x82\x84\x87");
+const std::string kH2Response = h2_frame(0x1, 0x5, 1, "\x88");  // :status 200
+
+bool has_note(const HttpExchange& x, std::string_view words) {
+  for (const std::string& n : x.notes) {
+    if (n.find(words) != std::string::npos) return true;
+  }
+  return false;
+}
+}  // namespace
+
+// A memory-BIO client (grpc) may read the server's SETTINGS before it writes
+// its own preface, and both before its session is bound to the socket: the
+// side that began with SETTINGS is the server's, not "whoever came first".
+TEST(ConnTracker, SocketlessH2ClientThatFirstReadsTheServerSettingsIsTheClient) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(50, QTAP_SRC_CONNECT));
+  t.on_data(tls_ev(0, QTAP_DIR_RECV, 0, kH2Settings, 0xc1));
+  t.on_data(tls_ev(0, QTAP_DIR_SEND, 0, kH2Request, 0xc1));
+  t.on_data(tls_ev(50, QTAP_DIR_RECV, 0, kH2SettingsAck + kH2Response, 0xc1, QTAP_DATA_F_FD_INFERRED));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  const HttpExchange& x = r.exchanges[0].second;
+  EXPECT_EQ(r.exchanges[0].first, 50u);
+  EXPECT_EQ(r.directions[0], Direction::kEgress);
+  ASSERT_TRUE(x.request && x.response);
+  EXPECT_EQ(x.request->method, "GET");
+  EXPECT_EQ(x.request->target, "/");
+  EXPECT_EQ(x.response->status, 200);
+  EXPECT_FALSE(has_note(x, "before the capture")) << x.notes.front();
+}
+
+// The server's view of the same: its own SETTINGS come first, unbound.
+TEST(ConnTracker, SocketlessH2ServerWhoseFirstPlaintextIsItsSettingsIsTheServer) {
+  Recorder r;
+  ConnTracker t(TrackerConfig{}, r);
+  t.on_open(open_ev(60, QTAP_SRC_ACCEPT));
+  t.on_data(tls_ev(0, QTAP_DIR_SEND, 0, kH2Settings, 0x5e));
+  t.on_data(tls_ev(60, QTAP_DIR_RECV, 0, kH2Request, 0x5e, QTAP_DATA_F_FD_INFERRED));
+  t.on_data(tls_ev(60, QTAP_DIR_SEND, 0, kH2SettingsAck + kH2Response, 0x5e, QTAP_DATA_F_FD_INFERRED));
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  const HttpExchange& x = r.exchanges[0].second;
+  EXPECT_EQ(r.exchanges[0].first, 60u);
+  EXPECT_EQ(r.directions[0], Direction::kIngress);
+  ASSERT_TRUE(x.request && x.response);
+  EXPECT_EQ(x.request->target, "/");
+  EXPECT_EQ(x.response->status, 200);
+  EXPECT_FALSE(has_note(x, "before the capture"));
+}
