@@ -2,9 +2,10 @@
 # Overhead of qtap on Go programs: a Go HTTPS server (crypto/tls, HTTP/1.1
 # keep-alive, echoing 1 KiB bodies) under load from a Go client on loopback,
 # both built here from tests/e2e/peers/go/tlspeer.go with Debian's Go 1.19.
-# Three runs: without qtap; qtap with every BPF program returning at once
-# (--noop-probes: what the probes cost by themselves); qtap capturing
-# everything (JSON to /dev/null). Both sides are traced, as on a real host.
+# Four runs: without qtap; qtap with every BPF program returning at once
+# (--noop-probes: what the probes cost by themselves); the kernel side
+# capturing with the agent dropping every event (--discard-events); qtap
+# capturing everything (JSON to /dev/null). Both sides are traced, as on a real host.
 # Prints requests/s, ratios and qtap's CPU seconds. Needs root.
 #   bench/go_tls.sh [--duration 10] [--connections 8] [--body 1024] [--qtap build/qtap]
 set -euo pipefail

@@ -16,18 +16,23 @@ with_qtap() {
   echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
 }
 
-# The three runs (without qtap, probes doing nothing, full capture) and the
-# table; $1 is the title line.
+# The four runs (without qtap; probes doing nothing; the kernel side capturing
+# with the agent dropping every event; full capture) and the table; $1 is the
+# title line. The third row splits the overhead: floor -> kernel capture is
+# the BPF programs and the ring buffer, kernel capture -> full is the agent.
 compare_runs() {
-  local base floor floor_cpu full full_cpu
+  local base floor floor_cpu kern kern_cpu full full_cpu
   base=$(load)
   read -r floor floor_cpu < <(with_qtap --noop-probes)
+  read -r kern kern_cpu < <(with_qtap --discard-events)
   read -r full full_cpu < <(with_qtap)
   pct() { echo "$1 * 100 / $2" | bc -l; }
   echo "$1"
   printf 'without qtap              %9.0f req/s\n' "$base"
   printf 'qtap probes, no work      %9.0f req/s  %5.1f%% of without   qtap CPU %.2f s\n' \
     "$floor" "$(pct "$floor" "$base")" "$floor_cpu"
+  printf 'kernel capture, dropped  %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
+    "$kern" "$(pct "$kern" "$base")" "$(pct "$kern" "$floor")" "$kern_cpu"
   printf 'qtap full capture         %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
     "$full" "$(pct "$full" "$base")" "$(pct "$full" "$floor")" "$full_cpu"
   grep -E "^qtap (stats|drops)" "$tmp/qtap.err"

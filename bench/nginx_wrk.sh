@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Overhead of qtap on a traced server: nginx (one worker, keep-alive, 1 KiB
-# responses) under wrk on loopback. Three runs: without qtap; with qtap
-# capturing everything (JSON to /dev/null); with qtap's probes attached but
-# every BPF program returning at once (--noop-probes: the floor, what the
-# probes cost by themselves). Prints requests/s, ratios and qtap's CPU
+# responses) under wrk on loopback. Four runs: without qtap; with qtap's
+# probes attached but every BPF program returning at once (--noop-probes: the
+# floor, what the probes cost by themselves); with the kernel side capturing
+# and the agent dropping every event (--discard-events); with qtap capturing
+# everything (JSON to /dev/null). Prints requests/s, ratios and qtap's CPU
 # seconds. Needs root.
 #   bench/nginx_wrk.sh [--tls] [--duration 10] [--connections 10] [--qtap build/qtap]
 set -euo pipefail

@@ -40,6 +40,8 @@ void add_capture_options(CLI::App& app, Options& o, std::string& format) {
                "do not redact secrets (Authorization, cookies, tokens) from the output");
   app.add_flag("--noop-probes", o.noop_probes,
                "benchmarking: attach every probe but make the BPF programs return at once");
+  app.add_flag("--discard-events", o.discard_events,
+               "benchmarking: capture in the kernel, read the events and drop them (the kernel side's cost)");
 }
 
 }  // namespace

@@ -29,6 +29,7 @@ struct Options {
   bool replay_events = false;  // `qtap replay --events`: print kernel events, no pipeline
   bool color = true;        // console colours when writing to a terminal
   bool noop_probes = false; // benchmark floor: probes attached, programs empty
+  bool discard_events = false;  // benchmark: the kernel side captures, the agent drops each event
   std::vector<std::string> tls_libraries{"openssl", "go", "gnutls", "nss"};  // what is probed
   std::string config_flag;  // --config PATH (else $QTAP_CONFIG)
   std::string config_path;  // the file in use, once chosen; empty: none

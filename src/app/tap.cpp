@@ -172,7 +172,7 @@ int run_tap(const Options& o, const config::Config& startup_cfg) {
         record_failed = true;
       }
     }
-    pipeline.on_sample(s);
+    if (!o.discard_events) pipeline.on_sample(s);
   });
   if (!kp) return fail(kp.error().message);
   auto& probes = **kp;
@@ -185,6 +185,7 @@ int run_tap(const Options& o, const config::Config& startup_cfg) {
   TlsObserver observer(tls);
   pipeline.set_observer(&observer);
   if (o.noop_probes) spdlog::warn("--noop-probes: probes attached but doing nothing (benchmark floor)");
+  if (o.discard_events) spdlog::warn("--discard-events: kernel events read and dropped, nothing reported");
   if (!o.config_path.empty()) spdlog::info("config {}: kernel filter: {}", o.config_path, describe(pcfg.filter));
 
   Fd sigfd(signalfd(-1, &mask, SFD_CLOEXEC));
