@@ -314,11 +314,18 @@ const std::string kH2Request = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + kH2Settings 
                                h2_frame(0x1, 0x5, 1, "\x82\x84\x87");
 const std::string kH2Response = h2_frame(0x1, 0x5, 1, "\x88");  // :status 200
 
-bool has_note(const HttpExchange& x, std::string_view words) {
-  for (const std::string& n : x.notes) {
-    if (n.find(words) != std::string::npos) return true;
-  }
-  return false;
+// The one exchange reported, checked whole: on `conn`, seen as `dir`, GET / -> 200, with no
+// sign of a missed stream start.
+void expect_whole_get(const Recorder& r, uint64_t conn, Direction dir) {
+  ASSERT_EQ(r.exchanges.size(), 1u);
+  const HttpExchange& x = r.exchanges[0].second;
+  EXPECT_EQ(r.exchanges[0].first, conn);
+  EXPECT_EQ(r.directions[0], dir);
+  ASSERT_TRUE(x.request && x.response);
+  EXPECT_EQ(x.request->method, "GET");
+  EXPECT_EQ(x.request->target, "/");
+  EXPECT_EQ(x.response->status, 200);
+  for (const std::string& n : x.notes) EXPECT_EQ(n.find("before the capture"), std::string::npos) << n;
 }
 }  // namespace
 
@@ -332,15 +339,7 @@ TEST(ConnTracker, SocketlessH2ClientThatFirstReadsTheServerSettingsIsTheClient) 
   t.on_data(tls_ev(0, QTAP_DIR_RECV, 0, kH2Settings, 0xc1));
   t.on_data(tls_ev(0, QTAP_DIR_SEND, 0, kH2Request, 0xc1));
   t.on_data(tls_ev(50, QTAP_DIR_RECV, 0, kH2SettingsAck + kH2Response, 0xc1, QTAP_DATA_F_FD_INFERRED));
-  ASSERT_EQ(r.exchanges.size(), 1u);
-  const HttpExchange& x = r.exchanges[0].second;
-  EXPECT_EQ(r.exchanges[0].first, 50u);
-  EXPECT_EQ(r.directions[0], Direction::kEgress);
-  ASSERT_TRUE(x.request && x.response);
-  EXPECT_EQ(x.request->method, "GET");
-  EXPECT_EQ(x.request->target, "/");
-  EXPECT_EQ(x.response->status, 200);
-  EXPECT_FALSE(has_note(x, "before the capture")) << x.notes.front();
+  expect_whole_get(r, 50, Direction::kEgress);
 }
 
 // The server's view of the same: its own SETTINGS come first, unbound.
@@ -351,12 +350,5 @@ TEST(ConnTracker, SocketlessH2ServerWhoseFirstPlaintextIsItsSettingsIsTheServer)
   t.on_data(tls_ev(0, QTAP_DIR_SEND, 0, kH2Settings, 0x5e));
   t.on_data(tls_ev(60, QTAP_DIR_RECV, 0, kH2Request, 0x5e, QTAP_DATA_F_FD_INFERRED));
   t.on_data(tls_ev(60, QTAP_DIR_SEND, 0, kH2SettingsAck + kH2Response, 0x5e, QTAP_DATA_F_FD_INFERRED));
-  ASSERT_EQ(r.exchanges.size(), 1u);
-  const HttpExchange& x = r.exchanges[0].second;
-  EXPECT_EQ(r.exchanges[0].first, 60u);
-  EXPECT_EQ(r.directions[0], Direction::kIngress);
-  ASSERT_TRUE(x.request && x.response);
-  EXPECT_EQ(x.request->target, "/");
-  EXPECT_EQ(x.response->status, 200);
-  EXPECT_FALSE(has_note(x, "before the capture"));
+  expect_whole_get(r, 60, Direction::kIngress);
 }
