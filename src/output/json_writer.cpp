@@ -9,6 +9,9 @@
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace qtap::json {
 namespace {
@@ -149,6 +152,47 @@ void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
   m = mp < 10 ? mp + 3 : mp - 9;
   y = static_cast<int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
 }
+
+#if defined(__x86_64__)
+// Base64 of 24 bytes per step into 32 characters, with AVX2 (the
+// multiply-shift unpacking and pshufb alphabet lookup of Mula and Lemire's
+// "Faster Base64 Encoding and Decoding using AVX2 Instructions", 2018).
+// Reads 28 bytes per step (two overlapping 16-byte loads); returns how many
+// input bytes it encoded, a multiple of 24, leaving the rest to the caller.
+[[gnu::target("avx2")]] size_t base64_avx2(const unsigned char* p, size_t n, char* d) {
+  // Each 32-bit word gets the 3 bytes b, a, c, b of its group (a, b, c).
+  const __m256i spread = _mm256_setr_epi8(1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10,  //
+                                          1, 0, 2, 1, 4, 3, 5, 4, 7, 6, 8, 7, 10, 9, 11, 10);
+  // Per alphabet range (chosen by the byte index below): what to add to a 6-bit value.
+  const __m256i offsets = _mm256_setr_epi8(
+      'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+      '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0,  //
+      'a' - 26, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52, '0' - 52,
+      '0' - 52, '0' - 52, '+' - 62, '/' - 63, 'A', 0, 0);
+  size_t i = 0;
+  for (; i + 28 <= n; i += 24, d += 32) {
+    const __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i + 12));
+    const __m256i in = _mm256_shuffle_epi8(_mm256_set_m128i(hi, lo), spread);
+    // Four 6-bit values per word, each in its own byte.
+    const __m256i t0 = _mm256_mulhi_epu16(_mm256_and_si256(in, _mm256_set1_epi32(0x0fc0fc00)),
+                                          _mm256_set1_epi32(0x04000040));
+    const __m256i t1 = _mm256_mullo_epi16(_mm256_and_si256(in, _mm256_set1_epi32(0x003f03f0)),
+                                          _mm256_set1_epi32(0x01000010));
+    const __m256i v = _mm256_or_si256(t0, t1);
+    // Range index: 0 for a-z (26..51), 1..12 for 52..63, 13 for A-Z (0..25).
+    __m256i idx = _mm256_subs_epu8(v, _mm256_set1_epi8(51));
+    idx = _mm256_or_si256(idx, _mm256_and_si256(_mm256_cmpgt_epi8(_mm256_set1_epi8(26), v),
+                                                _mm256_set1_epi8(13)));
+    const __m256i out = _mm256_add_epi8(v, _mm256_shuffle_epi8(offsets, idx));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(d), out);
+  }
+  return i;
+}
+
+// Static initialisation runs before libgcc's own CPU detection may have.
+const bool kHaveAvx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
+#endif
 
 }  // namespace
 
@@ -365,6 +409,12 @@ Writer& Writer::base64(std::string_view data) {
   put('"');
   char* d = pos_;
   size_t i = 0;
+#if defined(__x86_64__)
+  if (kHaveAvx2 && n >= 28) {
+    i = base64_avx2(p, n, d);
+    d += i / 3 * 4;
+  }
+#endif
   if constexpr (std::endian::native == std::endian::little) {
     // Six bytes per step from one 8-byte load.
     for (; i + 8 <= n; i += 6, d += 8) {
