@@ -127,6 +127,18 @@ bool Cidr::contains(const IpAddress& ip) const {
 
 std::string Cidr::to_string() const { return fmt::format("{}/{}", base.to_string(), prefix_len); }
 
+IpAddress IpAddress::from_mapped(const std::array<uint8_t, 16>& addr) {
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  IpAddress ip;
+  if (std::memcmp(addr.data(), kMapped, sizeof(kMapped)) == 0) {
+    std::memcpy(ip.bytes.data(), addr.data() + 12, 4);
+  } else {
+    ip.bytes = addr;
+    ip.v6 = true;
+  }
+  return ip;
+}
+
 AddressScope scope_of(const IpAddress& ip) {
   if (!ip.v6) return scope_v4(ip);
   const auto& b = ip.bytes;

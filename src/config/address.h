@@ -23,6 +23,8 @@ struct IpAddress {
   // Textual IPv4 or IPv6; an IPv6 zone ("fe80::1%eth0") is ignored.
   // nullopt for anything else (empty, a hostname, brackets, a port).
   static std::optional<IpAddress> parse(std::string_view text);
+  // From the kernel's form: IPv6, or IPv4 mapped as ::ffff:a.b.c.d.
+  static IpAddress from_mapped(const std::array<uint8_t, 16>& addr);
   size_t bits() const { return v6 ? 128 : 32; }
   std::string to_string() const;
   bool operator==(const IpAddress&) const = default;

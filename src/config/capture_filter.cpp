@@ -128,8 +128,11 @@ bool dropped_globally(const CapturePolicy& policy, const Subject& s) {
 
 ConnectionFacts ConnectionFacts::from(const ConnectionContext& c) {
   ConnectionFacts f;
-  f.local_ip = IpAddress::parse(c.local.ip);
-  f.remote_ip = IpAddress::parse(c.remote.ip);
+  auto address = [](const Endpoint& e) {
+    return e.raw ? std::optional<IpAddress>(IpAddress::from_mapped(*e.raw)) : IpAddress::parse(e.ip);
+  };
+  f.local_ip = address(c.local);
+  f.remote_ip = address(c.remote);
   f.local_port = c.local.port;
   f.remote_port = c.remote.port;
   f.direction = c.direction;

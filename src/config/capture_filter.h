@@ -20,8 +20,8 @@ namespace qtap::config {
 // module fills (cgroup path, then the runtime's metadata).
 using ContainerInfo = ::qtap::ContainerInfo;
 
-// The connection facts the rules use, computed once per connection
-// (from() parses the textual addresses).
+// The connection facts the rules use (from() takes the kernel's addresses
+// when the context has them, else parses the textual ones).
 struct ConnectionFacts {
   std::optional<IpAddress> local_ip;
   std::optional<IpAddress> remote_ip;

@@ -2,6 +2,7 @@
 // in docs/schema.md.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -18,6 +19,9 @@ enum class Direction { kEgress, kIngress, kUnknown };
 struct Endpoint {
   std::string ip;  // textual IPv4 or IPv6
   uint16_t port = 0;
+  // The address as the kernel gave it (IPv4 as ::ffff:a.b.c.d), when it came
+  // from the kernel: rules and scopes use it without parsing `ip` again.
+  std::optional<std::array<uint8_t, 16>> raw;
 };
 
 struct ConnectionContext {

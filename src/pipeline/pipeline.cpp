@@ -87,11 +87,9 @@ ConnectionContext Pipeline::connection_of(const Connection& conn) const {
   ConnectionContext c;
   c.id = i.conn_id;
   if (i.family != 0) {
-    c.local = Endpoint{i.local_ip, i.local.port};
-    c.remote = Endpoint{i.remote_ip, i.remote.port};
-    if (auto scope = config::scope_of(i.remote_ip); scope != config::AddressScope::kUnknown) {
-      c.remote_scope = config::scope_name(scope);
-    }
+    c.local = Endpoint{i.local_ip, i.local.port, i.local.addr};
+    c.remote = Endpoint{i.remote_ip, i.remote.port, i.remote.addr};
+    c.remote_scope = config::scope_name(config::scope_of(config::IpAddress::from_mapped(i.remote.addr)));
   }
   c.direction = conn.direction();
   c.tls = conn.tls();

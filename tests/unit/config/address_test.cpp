@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+
 namespace qtap::config {
 namespace {
 
@@ -196,6 +199,23 @@ TEST(PortRange, Errors) {
   }
   EXPECT_EQ(PortRange::parse("9000-8000").error().message,
             "port range \"9000-8000\" ends before it starts");
+}
+
+// The kernel's form (IPv4 mapped into IPv6) gives what parsing the text gives.
+TEST(IpAddress, FromMappedMatchesParse) {
+  for (const char* text : {"127.0.0.1", "10.1.2.3", "8.8.8.8", "::1", "fe80::1", "2001:db8::42", "::"}) {
+    const auto parsed = IpAddress::parse(text);
+    ASSERT_TRUE(parsed) << text;
+    std::array<uint8_t, 16> mapped{};
+    if (parsed->v6) {
+      mapped = parsed->bytes;
+    } else {
+      mapped[10] = mapped[11] = 0xff;
+      std::copy_n(parsed->bytes.begin(), 4, mapped.begin() + 12);
+    }
+    EXPECT_EQ(IpAddress::from_mapped(mapped), *parsed) << text;
+    EXPECT_EQ(scope_of(IpAddress::from_mapped(mapped)), scope_of(std::string_view(text))) << text;
+  }
 }
 
 }  // namespace
