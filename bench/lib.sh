@@ -20,6 +20,9 @@ with_qtap() {
 # with the agent dropping every event; full capture) and the table; $1 is the
 # title line. The third row splits the overhead: floor -> kernel capture is
 # the BPF programs and the ring buffer, kernel capture -> full is the agent.
+# A last row runs a busy loop taking as much CPU as qtap did, without qtap:
+# what that much CPU costs this workload whoever takes it. The caller also
+# defines `duration` (seconds per run) and `here` (the bench folder).
 compare_runs() {
   local base floor floor_cpu kern kern_cpu full full_cpu
   base=$(load)
@@ -35,5 +38,14 @@ compare_runs() {
     "$kern" "$(pct "$kern" "$base")" "$(pct "$kern" "$floor")" "$kern_cpu"
   printf 'qtap full capture         %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
     "$full" "$(pct "$full" "$base")" "$(pct "$full" "$floor")" "$full_cpu"
+  # The reference: a busy loop taking the CPU qtap took, with no qtap.
+  local duty hog
+  duty=$(echo "d = $full_cpu / $duration; if (d > 1) d = 1; d" | bc -l)
+  python3 "$here/cpu_hog.py" "$duty" "$((duration + 2))" &
+  local h=$!
+  sleep 0.5
+  hog=$(load)
+  wait $h
+  printf 'no qtap, a busy loop using qtap'"'"'s CPU %9.0f req/s  %5.1f%% of without\n' "$hog" "$(pct "$hog" "$base")"
   grep -E "^qtap (stats|drops)" "$tmp/qtap.err"
 }
