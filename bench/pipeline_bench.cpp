@@ -21,6 +21,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -264,8 +266,9 @@ int main(int argc, char** argv) {
   Script script = o.protocol == "http1" ? http1_script(o) : http2_script(o, o.protocol == "grpc");
   Replay replay(script);
 
+  // The traffic is attributed to this very process, so the process context
+  // comes from /proc and the cache as for a live traced program.
   ContextConfig cc;
-  cc.proc_root.clear();  // context from the kernel's events only
   ProcessCache processes(cc);
   std::ofstream out(o.out, std::ios::binary);
   JsonlSink sink(out);
@@ -281,7 +284,7 @@ int main(int argc, char** argv) {
     pipeline.set_policy(std::move(*p));
   }
 
-  const uint32_t pid = 4000;
+  const auto pid = static_cast<uint32_t>(getpid());
   struct Conn {
     uint64_t id = 0;
     size_t next = 0;  // next sample of the script
