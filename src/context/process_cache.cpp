@@ -33,7 +33,9 @@ std::unique_ptr<ContainerMetadataSource> default_source(const ContextConfig& cfg
 
 struct ProcessCache::Impl {
   struct Entry {
-    ProcessInfo info;
+    // Shared with the records that carry it: a change (container metadata
+    // arriving) makes a new object, so a pointer always names one content.
+    std::shared_ptr<const ProcessInfo> info;
     std::list<uint32_t>::iterator order;
     // The metadata generation at the last lookup of the container when it
     // said kLater; nullopt when there is nothing more to wait for.
@@ -51,7 +53,7 @@ struct ProcessCache::Impl {
     if (source) metadata = std::make_unique<ContainerMetadataCache>(std::move(source));
   }
 
-  const ProcessInfo& insert(uint32_t pid, ProcessInfo info) {
+  const std::shared_ptr<const ProcessInfo>& insert(uint32_t pid, ProcessInfo info) {
     erase(pid);
     while (entries.size() >= cfg.max_processes) {
       // Oldest inserted, not least recently used: a hit stays one lookup with
@@ -63,10 +65,10 @@ struct ProcessCache::Impl {
       order.pop_front();
     }
     order.push_back(pid);
-    auto [it, _] = entries.emplace(pid, Entry{std::move(info), std::prev(order.end()), {}});
-    Entry& e = it->second;
-    e.metadata_wait = add_metadata(e.info);
-    return e.info;
+    std::optional<uint64_t> wait = add_metadata(info);
+    auto [it, _] = entries.emplace(
+        pid, Entry{std::make_shared<const ProcessInfo>(std::move(info)), std::prev(order.end()), wait});
+    return it->second.info;
   }
 
   // Fills in what the runtime has said about the process's container so far.
@@ -81,9 +83,11 @@ struct ProcessCache::Impl {
     return generation;
   }
 
-  const ProcessInfo& hit(Entry& e) {
+  const std::shared_ptr<const ProcessInfo>& hit(Entry& e) {
     if (e.metadata_wait && *e.metadata_wait != metadata->generation()) {
-      e.metadata_wait = add_metadata(e.info);
+      ProcessInfo updated = *e.info;
+      e.metadata_wait = add_metadata(updated);
+      if (!(updated == *e.info)) e.info = std::make_shared<const ProcessInfo>(std::move(updated));
     }
     return e.info;
   }
@@ -142,7 +146,7 @@ struct ProcessCache::Impl {
   std::unique_ptr<ContainerMetadataCache> metadata;  // null: no runtime to ask
   std::unordered_map<uint32_t, Entry> entries;
   std::list<uint32_t> order;  // pids, oldest inserted first
-  ProcessInfo gone;           // the last hint-only answer (not cached)
+  std::shared_ptr<const ProcessInfo> gone;  // the last hint-only answer (not cached)
 };
 
 ProcessCache::ProcessCache(ContextConfig cfg) : ProcessCache(cfg, default_source(cfg)) {}
@@ -178,13 +182,17 @@ void ProcessCache::on_exec(uint32_t pid, const ProcessHint& hint, std::string_vi
   impl_->insert(pid, std::move(info));
 }
 
-const ProcessInfo& ProcessCache::get(uint32_t pid, const ProcessHint& hint) {
+const std::shared_ptr<const ProcessInfo>& ProcessCache::share(uint32_t pid, const ProcessHint& hint) {
   if (auto it = impl_->entries.find(pid); it != impl_->entries.end()) return impl_->hit(it->second);
   if (auto info = impl_->read_proc(pid, hint)) return impl_->insert(pid, std::move(*info));
   spdlog::debug("context: pid {} is gone; context from the event only", pid);
-  impl_->gone = impl_->from_hint(pid, hint);
+  ProcessInfo info = impl_->from_hint(pid, hint);
+  // The same answer as last time keeps its object (and the sinks' caches keyed on it).
+  if (!impl_->gone || !(*impl_->gone == info)) impl_->gone = std::make_shared<const ProcessInfo>(std::move(info));
   return impl_->gone;
 }
+
+const ProcessInfo& ProcessCache::get(uint32_t pid, const ProcessHint& hint) { return *share(pid, hint); }
 
 void ProcessCache::on_exit(uint32_t pid) { impl_->erase(pid); }
 

@@ -56,6 +56,9 @@ class ProcessCache {
   // Never waits for a container runtime: a container's name, image and
   // labels appear in the answers once the runtime has given them.
   const ProcessInfo& get(uint32_t pid, const ProcessHint& hint);
+  // The same answer as a shared pointer, which the records carry instead of a
+  // copy. A changed answer (container metadata arrived) is a new object.
+  const std::shared_ptr<const ProcessInfo>& share(uint32_t pid, const ProcessHint& hint);
   // The process exited: forget it. Emit what is still open for the pid
   // first: a later get() only has the hint to go on.
   void on_exit(uint32_t pid);

@@ -190,10 +190,10 @@ class Text {
         fmt::format("{:02}:{:02}:{:02}.{:03}", tm.tm_hour, tm.tm_min, tm.tm_sec, sub / 1'000'000);
     paint(kDim, scratch_);
     raw(" ");
-    safe(proc.info.comm.empty() ? std::string_view("?") : std::string_view(proc.info.comm));
-    format("[{}] ", proc.info.pid);
-    if (proc.info.container) {
-      container(*proc.info.container);
+    safe(proc->comm.empty() ? std::string_view("?") : std::string_view(proc->comm));
+    format("[{}] ", proc->pid);
+    if (proc->container) {
+      container(*proc->container);
       raw(" ");
     }
     raw(arrow(direction));

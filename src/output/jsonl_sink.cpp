@@ -78,16 +78,17 @@ void write_container(json::Writer& w, const std::optional<ContainerInfo>& c) {
 // The members of a process object after "tid", serialised once per process
 // and reused while its ProcessInfo stays the same: escaping the command line
 // and paths of every record was a tenth of the agent's CPU under load.
-std::string_view process_members(const ProcessInfo& p) {
+std::string_view process_members(const std::shared_ptr<const ProcessInfo>& shared) {
   struct Entry {
-    bool valid = false;
-    ProcessInfo info;
+    // Held, so its address cannot be reused by another process's answer.
+    std::shared_ptr<const ProcessInfo> info;
     std::string json;
   };
   thread_local std::array<Entry, 64> cache;  // direct-mapped by pid
   thread_local json::Writer scratch;
+  const ProcessInfo& p = *shared;
   Entry& e = cache[p.pid % cache.size()];
-  if (!e.valid || !(e.info == p)) {
+  if (e.info != shared) {
     scratch.clear();
     scratch.begin_object();
     scratch.key("comm").string(p.comm);
@@ -102,19 +103,18 @@ std::string_view process_members(const ProcessInfo& p) {
     scratch.end_object();
     std::string_view v = scratch.view();
     e.json.assign(v.substr(1, v.size() - 2));  // without the braces
-    e.info = p;
-    e.valid = true;
+    e.info = shared;
   }
   return e.json;
 }
 
 void write_who(json::Writer& w, const ProcessContext& proc, const std::string& hostname,
                const ConnectionContext& conn) {
-  const ProcessInfo& p = proc.info;
+  const ProcessInfo& p = *proc;
   w.key("process").begin_object();
   w.key("pid").uint(p.pid);
   w.key("tid").uint(proc.tid);
-  w.raw_json(process_members(p));
+  w.raw_json(process_members(proc.info));
   w.end_object();
 
   w.key("host").begin_object();

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,9 +41,27 @@ struct ConnectionContext {
   uint64_t bytes_received = 0;
 };
 
+// The process behind a record: the process cache's answer, shared by every
+// record of the process (no copy per record; the JSON sink keys its cache of
+// the serialised members on it). Never null.
 struct ProcessContext {
-  ProcessInfo info;
+  // One empty answer shared by all records made without a process.
+  static const std::shared_ptr<const ProcessInfo>& none() {
+    static const auto empty = std::make_shared<const ProcessInfo>();
+    return empty;
+  }
+  std::shared_ptr<const ProcessInfo> info = none();
   uint32_t tid = 0;
+
+  const ProcessInfo& operator*() const { return *info; }
+  const ProcessInfo* operator->() const { return info.get(); }
+  // A private copy to change (tests; redaction goes through Policy's cache).
+  ProcessInfo& edit() {
+    auto copy = std::make_shared<ProcessInfo>(*info);
+    ProcessInfo& ref = *copy;
+    info = std::move(copy);
+    return ref;
+  }
 };
 
 // One HTTP request/response as a sink sees it.

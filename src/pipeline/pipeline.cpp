@@ -77,7 +77,7 @@ void Pipeline::shutdown() {
 ProcessContext Pipeline::process_of(const Connection& conn, uint32_t tid) {
   const ConnInfo& i = conn.info();
   ProcessContext p;
-  p.info = processes_.get(i.pid, ProcessHint{i.comm, i.uid, i.cgroup_id});
+  p.info = processes_.share(i.pid, ProcessHint{i.comm, i.uid, i.cgroup_id});
   p.tid = tid ? tid : i.pid;
   return p;
 }

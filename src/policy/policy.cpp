@@ -122,8 +122,8 @@ bool Policy::alerting(const config::ConnectionFacts& conn, std::string_view host
 bool Policy::apply(HttpRecord& rec, PolicyStats& stats) {
   config::ConnectionFacts facts = config::ConnectionFacts::from(rec.connection);
   config::Subject subject;
-  subject.process = &rec.process.info;
-  subject.container = rec.process.info.container ? &*rec.process.info.container : nullptr;
+  subject.process = rec.process.info.get();
+  subject.container = rec.process->container ? &*rec.process->container : nullptr;
   subject.connection = &facts;
   subject.http_host = request_host(rec.http);
   if (rec.connection.tls_sni) subject.tls_sni = *rec.connection.tls_sni;
@@ -144,7 +144,7 @@ bool Policy::apply(HttpRecord& rec, PolicyStats& stats) {
   // subject.http_host points into the request: no use of it past this line.
   if (redactor_) {
     redactor_->apply(rec.http);
-    redact_cmdline(rec.process.info.cmdline, *redactor_);
+    rec.process.info = redacted(rec.process.info);
   }
   apply_capture_level(rec.http, d.level, d.max_body);
   return true;
@@ -153,16 +153,32 @@ bool Policy::apply(HttpRecord& rec, PolicyStats& stats) {
 bool Policy::keep(ConnectionRecord& rec, PolicyStats& stats) const {
   config::ConnectionFacts facts = config::ConnectionFacts::from(rec.connection);
   config::Subject subject;
-  subject.process = &rec.process.info;
-  subject.container = rec.process.info.container ? &*rec.process.info.container : nullptr;
+  subject.process = rec.process.info.get();
+  subject.container = rec.process->container ? &*rec.process->container : nullptr;
   subject.connection = &facts;
   if (rec.connection.tls_sni) subject.tls_sni = *rec.connection.tls_sni;
   if (config::decide(cfg_.capture, subject).level == config::CaptureLevel::kNone) {
     stats.dropped_records++;
     return false;
   }
-  if (redactor_) redact_cmdline(rec.process.info.cmdline, *redactor_);
+  if (redactor_) rec.process.info = redacted(rec.process.info);
   return true;
+}
+
+std::shared_ptr<const ProcessInfo> Policy::redacted(const std::shared_ptr<const ProcessInfo>& p) const {
+  auto it = redacted_.find(p.get());
+  if (it != redacted_.end() && it->second.first == p) return it->second.second;
+  if (redacted_.size() >= kRedactedCacheSize) redacted_.clear();
+  std::string cmdline = p->cmdline;
+  redact_cmdline(cmdline, *redactor_);
+  std::shared_ptr<const ProcessInfo> out = p;
+  if (cmdline != p->cmdline) {
+    auto copy = std::make_shared<ProcessInfo>(*p);
+    copy->cmdline = std::move(cmdline);
+    out = std::move(copy);
+  }
+  redacted_[p.get()] = {p, out};
+  return out;
 }
 
 }  // namespace qtap

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 
 #include "audit/auditor.h"
 #include "audit/redactor.h"
@@ -46,10 +47,18 @@ class Policy {
   explicit Policy(config::Config cfg) : cfg_(std::move(cfg)) {}
   // Whether findings of an exchange that went to `host` over `conn` alert.
   bool alerting(const config::ConnectionFacts& conn, std::string_view host) const;
+  // The process answer with its command line redacted: made once per answer,
+  // not per record (the answer itself is shared, see ProcessContext).
+  std::shared_ptr<const ProcessInfo> redacted(const std::shared_ptr<const ProcessInfo>& p) const;
 
   config::Config cfg_;
   std::optional<Auditor> auditor_;
   std::optional<Redactor> redactor_;
+  // Answer -> (the answer, held so its address is not reused; its redacted form).
+  static constexpr size_t kRedactedCacheSize = 1024;
+  mutable std::unordered_map<const ProcessInfo*, std::pair<std::shared_ptr<const ProcessInfo>,
+                                                           std::shared_ptr<const ProcessInfo>>>
+      redacted_;
 };
 
 // Keeps what `level` keeps of an exchange (summary: no headers, trailers or

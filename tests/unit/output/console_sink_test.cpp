@@ -87,31 +87,31 @@ TEST(ConsoleSink, TlsTag) {
 
 TEST(ConsoleSink, ContainerBesideTheProcess) {
   HttpRecord rec = test::http_record();
-  rec.process.info.container =
+  rec.process.edit().container =
       ContainerInfo{.runtime = "containerd", .id = "0123456789ab" + std::string(52, 'f')};
   EXPECT_EQ(render(rec),
             "05:55:03.123 curl[1234] (containerd:0123456789ab) → GET http://127.0.0.1:8080/x?y=1 "
             "200 OK  req 0 B  resp 1.2 KiB  3.4 ms\n");
 
   // The pod, once the runtime's labels name it.
-  rec.process.info.container->pod_name = "checkout-7d9f";
-  rec.process.info.container->pod_namespace = "prod";
+  rec.process.edit().container->pod_name = "checkout-7d9f";
+  rec.process.edit().container->pod_namespace = "prod";
   EXPECT_TRUE(render(rec).starts_with("05:55:03.123 curl[1234] (pod prod/checkout-7d9f) → "));
 
   // No runtime in the path; a named (not numbered) container is not cut.
-  rec.process.info.container = ContainerInfo{.id = std::string(64, 'a')};
+  rec.process.edit().container = ContainerInfo{.id = std::string(64, 'a')};
   EXPECT_NE(render(rec).find("curl[1234] (container:aaaaaaaaaaaa) → "), std::string::npos);
-  rec.process.info.container =
+  rec.process.edit().container =
       ContainerInfo{.runtime = "systemd-nspawn", .id = "build-box-debian12"};
   EXPECT_NE(render(rec).find("curl[1234] (systemd-nspawn:build-box-debian12) → "),
             std::string::npos);
 
   // On every line kind, and never a terminal escape from a label.
-  rec.process.info.container =
+  rec.process.edit().container =
       ContainerInfo{.runtime = "docker", .id = std::string(64, 'b'), .pod_name = "x\x1b[31m"};
   EXPECT_NE(render(rec).find("(pod x\\x1b[31m) → "), std::string::npos);
   ConnectionRecord conn = test::connection_record();
-  conn.process.info.container = ContainerInfo{.runtime = "docker", .id = std::string(64, 'b')};
+  conn.process.edit().container = ContainerInfo{.runtime = "docker", .id = std::string(64, 'b')};
   EXPECT_NE(render(conn).find("nc[99] (docker:bbbbbbbbbbbb) "), std::string::npos);
 }
 
@@ -230,7 +230,7 @@ TEST(ConsoleSink, CutsTextAtUtf8Boundary) {
 
 TEST(ConsoleSink, TerminalEscapesAreNeutralised) {
   HttpRecord rec = test::http_record();
-  rec.process.info.comm = "evil\x1b]0;x\x07";
+  rec.process.edit().comm = "evil\x1b]0;x\x07";
   rec.http.request->target = "/\x1b[2J";
   rec.http.request->headers = {{"Host", "h"},
                                {"X-A",

@@ -62,7 +62,7 @@ TEST(JsonlSink, HttpRecordEveryField) {
   HttpRecord rec = test::http_record();
   rec.connection.tls = true;
   rec.connection.tls_library = "openssl";
-  rec.process.info.container = ContainerInfo{.runtime = "containerd",
+  rec.process.edit().container = ContainerInfo{.runtime = "containerd",
                                              .id = std::string(64, 'c'),
                                              .pod_uid = "74c13223-5a00-11e9-b385-42010a80018d",
                                              .name = "web",
@@ -70,7 +70,7 @@ TEST(JsonlSink, HttpRecordEveryField) {
                                              .labels = {{"app", "web"}, {"tier", ""}},
                                              .pod_name = "checkout-7d9f",
                                              .pod_namespace = "prod"};
-  rec.process.info.netns = 4026531840;
+  rec.process.edit().netns = 4026531840;
   rec.connection.remote_scope = "loopback";
   rec.http.notes = {"first note", "second"};
   rec.http.response->body.content_encoding = "gzip";
@@ -248,7 +248,7 @@ TEST(JsonlSink, ContainerFieldsNotKnownAreNull) {
   // What the cgroup path of a kubelet cgroupfs container gives, before (or
   // without) an answer from the runtime.
   HttpRecord rec = test::http_record();
-  rec.process.info.container = ContainerInfo{.id = std::string(64, 'a')};
+  rec.process.edit().container = ContainerInfo{.id = std::string(64, 'a')};
   const Json j = round_trip(rec);
   EXPECT_EQ(j["process"]["container"], Json::parse(R"({
       "runtime": null, "id": "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
@@ -258,7 +258,7 @@ TEST(JsonlSink, ContainerFieldsNotKnownAreNull) {
 
 TEST(JsonlSink, ContainerIdKeyOnlyForHexIds) {
   HttpRecord rec = test::http_record();
-  rec.process.info.container =
+  rec.process.edit().container =
       ContainerInfo{.runtime = "systemd-nspawn", .id = "web", .name = "web"};
   const Json j = round_trip(rec);
   EXPECT_TRUE(j["process"]["container_id"].is_null());  // a name, not an id
@@ -268,7 +268,7 @@ TEST(JsonlSink, ContainerIdKeyOnlyForHexIds) {
 TEST(JsonlSink, ContainerLabelsAreEscaped) {
   // Labels are whatever the container's creator wrote, keys included.
   HttpRecord rec = test::http_record();
-  rec.process.info.container =
+  rec.process.edit().container =
       ContainerInfo{.runtime = "docker",
                     .id = std::string(64, 'a'),
                     .labels = {{"a\"b", "\x01"}, {"k\xff", "caf\xe9"}, {"", "empty key"}}};
@@ -351,8 +351,8 @@ TEST(JsonlSink, EscapesEveryControlCharQuoteAndBackslash) {
   nasty += "\x7f end";
 
   HttpRecord rec = test::http_record();
-  rec.process.info.comm = nasty;
-  rec.process.info.cmdline = nasty;
+  rec.process.edit().comm = nasty;
+  rec.process.edit().cmdline = nasty;
   rec.hostname = nasty;
   rec.http.request->headers.push_back({nasty, nasty});
   rec.http.request->body = test::text_body(nasty);

@@ -22,13 +22,14 @@ inline Body text_body(std::string data) {
 
 inline ProcessContext curl_process() {
   ProcessContext p;
-  p.info.pid = 1234;
-  p.info.comm = "curl";
-  p.info.exe = "/usr/bin/curl";
-  p.info.cmdline = "curl -s http://127.0.0.1:8080/x?y=1";
-  p.info.uid = 1000;
-  p.info.user = "alice";
-  p.info.cgroup = "/user.slice/user-1000.slice/session-2.scope";
+  ProcessInfo& info = p.edit();
+  info.pid = 1234;
+  info.comm = "curl";
+  info.exe = "/usr/bin/curl";
+  info.cmdline = "curl -s http://127.0.0.1:8080/x?y=1";
+  info.uid = 1000;
+  info.user = "alice";
+  info.cgroup = "/user.slice/user-1000.slice/session-2.scope";
   p.tid = 1235;
   return p;
 }
@@ -77,8 +78,8 @@ inline ConnectionRecord connection_record() {
   r.time_unix_ns = kTime;
   r.duration_ms = 1.0;
   r.process = curl_process();
-  r.process.info.pid = 99;
-  r.process.info.comm = "nc";
+  r.process.edit().pid = 99;
+  r.process.edit().comm = "nc";
   r.hostname = "box1";
   r.connection = egress_connection();
   r.connection.local = {"127.0.0.1", 34000};

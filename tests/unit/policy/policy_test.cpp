@@ -23,10 +23,11 @@ std::unique_ptr<Policy> policy(std::string_view yaml, bool no_redact = false) {
 
 HttpRecord record(std::string exe, std::string remote_ip, std::string body) {
   HttpRecord r;
-  r.process.info.pid = 42;
-  r.process.info.exe = std::move(exe);
-  r.process.info.comm = "client";
-  r.process.info.cmdline = "client -H Authorization: Bearer s3cr3t -d x";
+  ProcessInfo& proc = r.process.edit();
+  proc.pid = 42;
+  proc.exe = std::move(exe);
+  proc.comm = "client";
+  proc.cmdline = "client -H Authorization: Bearer s3cr3t -d x";
   r.connection.local = Endpoint{"10.0.0.2", 40000};
   r.connection.remote = Endpoint{std::move(remote_ip), 443};
   r.connection.direction = Direction::kEgress;
@@ -57,13 +58,35 @@ TEST(Policy, DefaultsRedactHeadersAndCmdlineAndAuditBeforeRedaction) {
   EXPECT_EQ(find_header(r.http.request->headers, "Authorization")->value, "[REDACTED]");
   EXPECT_EQ(find_header(r.http.response->headers, "Set-Cookie")->value, "[REDACTED]");
   EXPECT_EQ(find_header(r.http.request->headers, "X-Trace")->value, "t1");
-  EXPECT_EQ(r.process.info.cmdline, "client -H Authorization: [REDACTED] -d x");
+  EXPECT_EQ(r.process->cmdline, "client -H Authorization: [REDACTED] -d x");
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(r.findings[0].detector, "credit_card");
   EXPECT_EQ(r.findings[0].location, "request.body");
   EXPECT_FALSE(r.findings[0].alert) << "a private address, no allow-list";
   EXPECT_EQ(stats.findings, 1u);
   EXPECT_EQ(stats.alerts, 0u);
+}
+
+// Records of one process share the process cache's answer: redaction makes
+// one redacted copy for all of them and leaves the shared answer as it was.
+TEST(Policy, CmdlineRedactedOncePerProcessAnswerWhichStaysIntact) {
+  auto p = policy("");
+  PolicyStats stats;
+  HttpRecord a = record("/usr/bin/client", "10.0.0.1", "x");
+  HttpRecord b = record("/usr/bin/client", "10.0.0.1", "y");
+  b.process.info = a.process.info;  // what the process cache hands out
+  const std::shared_ptr<const ProcessInfo> shared = a.process.info;
+  ASSERT_TRUE(p->apply(a, stats));
+  ASSERT_TRUE(p->apply(b, stats));
+  EXPECT_EQ(a.process->cmdline, "client -H Authorization: [REDACTED] -d x");
+  EXPECT_EQ(a.process.info, b.process.info);
+  EXPECT_EQ(shared->cmdline, "client -H Authorization: Bearer s3cr3t -d x");
+  // Nothing to redact: the answer itself is passed on.
+  HttpRecord c = record("/usr/bin/client", "10.0.0.1", "z");
+  c.process.edit().cmdline = "client -d x";
+  const auto plain = c.process.info;
+  ASSERT_TRUE(p->apply(c, stats));
+  EXPECT_EQ(c.process.info, plain);
 }
 
 TEST(Policy, NoRedactKeepsSecrets) {
