@@ -9,7 +9,9 @@
  * instruction of the prologue, where the arguments are intact) saves the call
  * keyed by goroutine - goroutines move between threads - and a plain uprobe on
  * every RET of the function reads n. (*Conn).Write needs no return probe
- * when its entry probe sits on the stack check (qtap_go_tls_write).
+ * when its entry probe sits on the stack check (qtap_go_tls_write), and
+ * (*Conn).Read none when its copy out is one call to runtime.memmove
+ * (qtap_go_tls_read_copy).
  *
  * The socket comes from the tls.Conn itself: c.conn (a net.Conn interface
  * whose data word is a *net.TCPConn) -> fd *netFD -> pfd.Sysfd, at offsets
@@ -102,22 +104,34 @@ static __always_inline void go_emit(__u32 pid, __u64 conn, __u64 buf, __s64 n, _
   capture(st->conn_id, fd, dir, QTAP_CALL_TLS, offset, n, buf, 0, QTAP_DATA_F_TLS, QTAP_TLS_GO, conn);
 }
 
-SEC("uprobe")
-int BPF_KPROBE(qtap_go_tls_ret) {
+/* Ends the goroutine's call in flight: n bytes at `buf`, or at the buffer its
+ * entry saw when `buf` is 0. */
+static __always_inline int go_finish(struct pt_regs *ctx, __s64 n, __u64 buf) {
   __u64 id = bpf_get_current_pid_tgid();
   if (qtap_noop)
     return 0;
   struct go_call_key key = {.pid = id >> 32, .goroutine = ctx->r14};
-  __s64 n = ctx->ax;
   struct go_call *cp = bpf_map_lookup_elem(&go_calls, &key);
   if (!cp)
     return 0;
   struct go_call c = *cp;
   bpf_map_delete_elem(&go_calls, &key);
   if (n > 0)
-    go_emit(id >> 32, c.conn, c.buf, n, c.cookie);
+    go_emit(id >> 32, c.conn, buf ? buf : c.buf, n, c.cookie);
   return 0;
 }
+
+/* On a RET: RAX = n, the bytes are in b. */
+SEC("uprobe")
+int BPF_KPROBE(qtap_go_tls_ret) { return go_finish(ctx, ctx->ax, 0); }
+
+/* (*Conn).Read's one `call runtime.memmove`, the copy of plaintext out of
+ * c.input into b (bytes.(*Reader).Read, inlined): RAX = b.ptr, RBX = the
+ * source, RCX = n, which is what Read returns. The copy has not happened
+ * yet, so the bytes are read from the source. A call is emulated; the RETs
+ * it replaces are single-stepped. */
+SEC("uprobe")
+int BPF_KPROBE(qtap_go_tls_read_copy) { return go_finish(ctx, ctx->cx, ctx->bx); }
 
 /* (*Conn).Write probed on its stack-check `jbe` (QTAP_TLS_STYLE_GO_WRITE_AT_ENTRY):
  * RAX = c, RBX = b.ptr, RCX = b.len. jbe is taken when CF or ZF is set: then

@@ -115,6 +115,7 @@ Result<std::unique_ptr<KernelProbes>> KernelProbes::start(const ProbeConfig& cfg
   bpf_program__set_autoattach(impl->skel->progs.qtap_go_tls_enter, false);
   bpf_program__set_autoattach(impl->skel->progs.qtap_go_tls_ret, false);
   bpf_program__set_autoattach(impl->skel->progs.qtap_go_tls_write, false);
+  bpf_program__set_autoattach(impl->skel->progs.qtap_go_tls_read_copy, false);
   if (int err = qtap_bpf__attach(impl->skel); err) {
     return make_error(fmt::format(
         "cannot attach qtap's tracepoints ({}); `qtap check` lists what this kernel lacks",
@@ -170,6 +171,7 @@ Result<void> KernelProbes::attach_uprobes(const std::string& path, const std::ve
       // Go: a plain uprobe on each RET, never a uretprobe (see bpf/tls_go.h).
       case UprobeKind::kGoReturn: prog = impl_->skel->progs.qtap_go_tls_ret; break;
       case UprobeKind::kGoWriteAtEntry: prog = impl_->skel->progs.qtap_go_tls_write; break;
+      case UprobeKind::kGoReadCopy: prog = impl_->skel->progs.qtap_go_tls_read_copy; break;
     }
     bpf_link* link = bpf_program__attach_uprobe_opts(prog, -1, path.c_str(), p.file_offset, &opts);
     if (!link) {

@@ -49,7 +49,16 @@ struct ProbeConfig {
 };
 
 // One uprobe on a file, for every process that maps it.
-enum class UprobeKind { kTlsEnter, kTlsReturn, kTlsSetFd, kTlsFree, kGoEnter, kGoReturn, kGoWriteAtEntry };
+enum class UprobeKind {
+  kTlsEnter,
+  kTlsReturn,
+  kTlsSetFd,
+  kTlsFree,
+  kGoEnter,
+  kGoReturn,
+  kGoWriteAtEntry,
+  kGoReadCopy,
+};
 struct Uprobe {
   UprobeKind kind;
   uint64_t file_offset = 0;

@@ -119,6 +119,10 @@ std::vector<Uprobe> go_uprobes(const tls::GoTlsPlan& plan, uint32_t offsets_inde
     }
     uint64_t cookie = QTAP_TLS_COOKIE_EXTRA(QTAP_TLS_COOKIE(dir, 0, QTAP_TLS_GO), offsets_index);
     out.push_back({UprobeKind::kGoEnter, f.entry.file_offset, cookie});
+    if (f.copy_out) {
+      out.push_back({UprobeKind::kGoReadCopy, f.copy_out->file_offset, cookie});
+      continue;
+    }
     for (const auto& r : f.rets) out.push_back({UprobeKind::kGoReturn, r.file_offset, cookie});
   }
   return out;

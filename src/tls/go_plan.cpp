@@ -129,6 +129,18 @@ Result<GoFunctionPlan> plan_function(const ElfFile& elf, const char* role, const
     if (!r) return make_error(fmt::format("{}: {}", name, r.error().message));
     plan.rets.push_back(std::move(*r));
   }
+  if (plan.role == "read") {
+    if (const auto memmove = find_go_function(elf, "runtime.memmove")) {
+      std::vector<uint64_t> copies;
+      for (const auto& [at, target] : body->calls) {
+        if (target == memmove->entry) copies.push_back(at);
+      }
+      if (copies.size() == 1) {
+        auto c = make_site(elf, copies.front());
+        if (c && c->cost == ProbeCost::kEmulated) plan.copy_out = std::move(*c);
+      }
+    }
+  }
   return plan;
 }
 
@@ -178,6 +190,7 @@ Result<GoBodyScan> scan_go_function(std::span<const uint8_t> code, uint64_t entr
     auto insn = decode_instruction(code.subspan(pos), pc, false);
     if (!insn) return make_error(fmt::format("{:#x}: undecodable instruction", pc));
     if (insn->kind == InsnKind::kRet) scan.rets.push_back(pc);
+    if (insn->kind == InsnKind::kCallRel && insn->target) scan.calls.emplace_back(pc, *insn->target);
     if (straight && insn->kind == InsnKind::kJccRel) first_jcc = insn->target;
     if (is_control_flow(insn->kind)) straight = false;
     pos += insn->length;
@@ -185,6 +198,7 @@ Result<GoBodyScan> scan_go_function(std::span<const uint8_t> code, uint64_t entr
   if (first_jcc && is_morestack_trampoline(code, entry, *first_jcc)) {
     scan.morestack = first_jcc;
     std::erase_if(scan.rets, [&](uint64_t r) { return r >= *first_jcc; });
+    std::erase_if(scan.calls, [&](const auto& c) { return c.first >= *first_jcc; });
   }
   return scan;
 }
@@ -224,6 +238,9 @@ std::string GoTlsPlan::describe() const {
                        to_string(f.entry.cost));
     if (f.bytes_at_entry()) {
       out += "bytes taken at entry, no RET probes";
+    } else if (f.copy_out) {
+      out += fmt::format("bytes taken at its copy out (call runtime.memmove at +{}, {}), no RET probes",
+                         f.copy_out->vaddr - f.function.entry, to_string(f.copy_out->cost));
     } else {
       out += fmt::format("{} RET{}", f.rets.size(), f.rets.size() == 1 ? "" : "s");
     }

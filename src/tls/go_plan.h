@@ -28,6 +28,11 @@
 //    permanent, so with a stack-check entry Write needs no RET probes at
 //    all: the bytes are taken at entry (skipping the hit that branches to
 //    morestack), which halves the cost of a traced Write.
+//  - Read hands out plaintext with `n, _ := c.input.Read(b)`, and the
+//    compiler inlines bytes.(*Reader).Read there: one `call runtime.memmove`
+//    whose registers hold the source, b.ptr and n, the count Read returns. When Read has
+//    exactly one call to runtime.memmove, that call (emulated) is probed
+//    instead of every RET (single-stepped).
 //
 // Register ABI (ABIInternal, amd64, go1.17+): integer arguments and results
 // in RAX, RBX, RCX, RDI, RSI, R8-R11, in order; R14 = the current goroutine
@@ -44,6 +49,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -75,6 +81,8 @@ struct GoEntrySite {
 // The shape of a function body by linear disassembly.
 struct GoBodyScan {
   std::vector<uint64_t> rets;         // RETs of the body (morestack tail excluded)
+  // Direct calls of the body (morestack tail excluded): (address of the call, target).
+  std::vector<std::pair<uint64_t, uint64_t>> calls;
   std::optional<uint64_t> morestack;  // start of the morestack trampoline, if recognised
 };
 
@@ -102,6 +110,11 @@ struct GoFunctionPlan {
   bool entry_is_stack_check = false;
   std::optional<uint64_t> morestack;
   std::vector<GoProbeSite> rets;  // one uprobe per RET (never a uretprobe)
+  // Read: its only `call runtime.memmove`, the copy of plaintext into b
+  // (bytes.(*Reader).Read inlined: RAX = b.ptr, RBX = the plaintext in
+  // c.input, RCX = n). A call is emulated, so when there is exactly one, it
+  // replaces the RET probes; the bytes are read from RBX (b is not written yet).
+  std::optional<GoProbeSite> copy_out;
 
   // Write with a stack-check entry: one probe, at entry, and no RETs.
   bool bytes_at_entry() const { return role == "write" && entry_is_stack_check; }

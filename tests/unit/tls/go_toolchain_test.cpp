@@ -305,7 +305,7 @@ TEST(GoToolchain, EntrySiteIsTheStackCheckJbe) {
         calls_morestack = true;
     }
     EXPECT_TRUE(calls_morestack) << f.function.name;
-    // The entry probe is that jbe: Write's bytes are taken there, Read keeps its RETs.
+    // The entry probe is that jbe: Write's bytes are taken there (Read's at its copy out).
     EXPECT_TRUE(f.entry_is_stack_check) << f.function.name;
     EXPECT_EQ(f.bytes_at_entry(), f.role == "write") << f.function.name;
   }
@@ -343,6 +343,35 @@ TEST(GoToolchain, RetSitesAreObjdumpsRets) {
   const std::string d = full->describe();
   EXPECT_NE(d.find("crypto/tls.(*Conn).Write@0x"), std::string::npos) << d;
   EXPECT_NE(d.find("entry +9 (jbe, emulated)"), std::string::npos) << d;
+}
+
+// Read's bytes are taken at its one call to runtime.memmove (the inlined
+// bytes.(*Reader).Read): the site objdump names, found the same way in the
+// stripped build (through .gopclntab), and an emulated probe.
+TEST(GoToolchain, ReadCopyOutIsItsOnlyMemmoveCall) {
+  QTAP_REQUIRE_GO_BUILDS();
+  const auto& b = go_builds();
+  auto full = plan_go_tls_probes(open_elf(b.full));
+  auto stripped = plan_go_tls_probes(open_elf(b.stripped));
+  ASSERT_TRUE(full.ok() && stripped.ok());
+  const GoFunctionPlan& read = full->functions[1];
+  ASSERT_EQ(read.role, "read");
+  std::vector<uint64_t> memmove_calls;
+  for (const auto& i : disassembly(b.full, read.function.name.c_str())) {
+    if (i.text.starts_with("call ") && i.text.find("<runtime.memmove>") != std::string::npos) {
+      memmove_calls.push_back(i.vaddr);
+    }
+  }
+  ASSERT_EQ(memmove_calls.size(), 1u);
+  ASSERT_TRUE(read.copy_out);
+  EXPECT_EQ(read.copy_out->vaddr, memmove_calls[0]);
+  EXPECT_EQ(read.copy_out->cost, ProbeCost::kEmulated);
+  EXPECT_EQ(read.copy_out->file_offset, testing::readelf_offset(b.full, read.copy_out->vaddr).value_or(0));
+  ASSERT_TRUE(stripped->functions[1].copy_out);
+  EXPECT_EQ(stripped->functions[1].copy_out->vaddr, read.copy_out->vaddr);
+  EXPECT_FALSE(full->functions[0].copy_out) << "Write takes its bytes at entry";
+  EXPECT_NE(full->describe().find("bytes taken at its copy out (call runtime.memmove at +"), std::string::npos)
+      << full->describe();
 }
 
 TEST(GoToolchain, OffsetsTableMatchesTheCompiledLayout) {
