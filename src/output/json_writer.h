@@ -83,6 +83,7 @@ class Writer {
   Writer& optional_string(const std::optional<std::string>& s) { return s ? string(*s) : null(); }
   Writer& uint(uint64_t v);
   Writer& sint(int64_t v);
+  Writer& optional_sint(const std::optional<int>& v) { return v ? sint(*v) : null(); }
   // Shortest text that reads back as `v`; null for NaN and infinities, which
   // JSON cannot represent.
   Writer& number(double v);

@@ -245,12 +245,7 @@ void write_grpc(json::Writer& w, const GrpcCall& g) {
   w.begin_object();
   w.key("service").string(g.service);
   w.key("method").string(g.method);
-  w.key("status_code");
-  if (g.status_code) {
-    w.sint(*g.status_code);
-  } else {
-    w.null();
-  }
+  w.key("status_code").optional_sint(g.status_code);
   w.key("status_message").string(g.status_message);
   w.key("request_messages").uint(g.request_messages);
   w.key("response_messages").uint(g.response_messages);
@@ -340,12 +335,7 @@ void to_json(const FindingRecord& rec, std::string& out) {
   w.key("http").begin_object();
   w.key("method").optional_string(rec.method);
   w.key("url").optional_string(rec.url);
-  w.key("status");
-  if (rec.status) {
-    w.sint(*rec.status);
-  } else {
-    w.null();
-  }
+  w.key("status").optional_sint(rec.status);
   w.end_object();
   w.end_object();
   finish(w, out);
