@@ -48,6 +48,16 @@ class Writer {
   // so one large record does not pin memory for the process's life.
   void release_if_larger(size_t max_keep);
 
+  // Ends a line of JSON Lines: what follows is a new document in the same
+  // buffer (a sink batching records writes them one after the other).
+  Writer& end_line() {
+    reserve(1);
+    put('\n');
+    need_comma_ = false;
+    return *this;
+  }
+  size_t size() const { return static_cast<size_t>(pos_ - data_.get()); }
+
   Writer& begin_object() { return open('{'); }
   Writer& end_object() { return close('}'); }
   Writer& begin_array() { return open('['); }

@@ -298,35 +298,23 @@ json::Writer& thread_writer() {
 // escaped to six bytes per byte would otherwise stay allocated).
 constexpr size_t kKeepWriterBytes = 1 << 20;
 
-void finish(json::Writer& w, std::string& out) {
-  out.append(w.view());
-  w.release_if_larger(kKeepWriterBytes);
-}
-
-}  // namespace
-
-void to_json(const HttpRecord& rec, std::string& out) {
-  json::Writer& w = thread_writer();
+void write_record(json::Writer& w, const HttpRecord& rec) {
   w.begin_object();
   w.key("type").string("http");
   write_context(w, rec.time_unix_ns, rec.duration_ms, rec.process, rec.hostname, rec.connection);
   write_exchange(w, rec.http, rec.connection);
   write_findings(w, rec.findings);
   w.end_object();
-  finish(w, out);
 }
 
-void to_json(const ConnectionRecord& rec, std::string& out) {
-  json::Writer& w = thread_writer();
+void write_record(json::Writer& w, const ConnectionRecord& rec) {
   w.begin_object();
   w.key("type").string("connection");
   write_context(w, rec.time_unix_ns, rec.duration_ms, rec.process, rec.hostname, rec.connection);
   w.end_object();
-  finish(w, out);
 }
 
-void to_json(const FindingRecord& rec, std::string& out) {
-  json::Writer& w = thread_writer();
+void write_record(json::Writer& w, const FindingRecord& rec) {
   w.begin_object();
   w.key("type").string("finding");
   w.key("time").rfc3339_micros(rec.time_unix_ns);
@@ -338,8 +326,21 @@ void to_json(const FindingRecord& rec, std::string& out) {
   w.key("status").optional_sint(rec.status);
   w.end_object();
   w.end_object();
-  finish(w, out);
 }
+
+template <typename Record>
+void append_json(const Record& rec, std::string& out) {
+  json::Writer& w = thread_writer();
+  write_record(w, rec);
+  out.append(w.view());
+  w.release_if_larger(kKeepWriterBytes);
+}
+
+}  // namespace
+
+void to_json(const HttpRecord& rec, std::string& out) { append_json(rec, out); }
+void to_json(const ConnectionRecord& rec, std::string& out) { append_json(rec, out); }
+void to_json(const FindingRecord& rec, std::string& out) { append_json(rec, out); }
 
 JsonlSink::JsonlSink(std::ostream& out) : out_(out) {}
 
@@ -347,9 +348,10 @@ JsonlSink::~JsonlSink() { flush(); }
 
 template <typename Record>
 void JsonlSink::append(const Record& rec) {
-  to_json(rec, line_);
-  line_.push_back('\n');
-  if (line_.size() >= kBatchBytes) write_batch();
+  // Straight into the batch: no copy of the line.
+  write_record(batch_, rec);
+  batch_.end_line();
+  if (batch_.size() >= kBatchBytes) write_batch();
 }
 
 void JsonlSink::write(const HttpRecord& rec) { append(rec); }
@@ -357,14 +359,15 @@ void JsonlSink::write(const ConnectionRecord& rec) { append(rec); }
 void JsonlSink::write(const FindingRecord& rec) { append(rec); }
 
 void JsonlSink::write_batch() {
-  out_.write(line_.data(), static_cast<std::streamsize>(line_.size()));
-  line_.clear();
+  const std::string_view v = batch_.view();
+  out_.write(v.data(), static_cast<std::streamsize>(v.size()));
+  batch_.clear();
   // A batch that grew around one huge body is not kept for the sink's life.
-  if (line_.capacity() > 4 * kBatchBytes) line_.shrink_to_fit();
+  batch_.release_if_larger(4 * kBatchBytes);
 }
 
 void JsonlSink::flush() {
-  if (!line_.empty()) write_batch();
+  if (batch_.size() != 0) write_batch();
   out_.flush();
 }
 

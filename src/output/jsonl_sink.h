@@ -4,6 +4,7 @@
 #include <ostream>
 #include <string>
 
+#include "output/json_writer.h"
 #include "output/sink.h"
 
 namespace qtap {
@@ -26,8 +27,9 @@ class JsonlSink final : public Sink {
   std::ostream& out_;
   // Lines batched until flush() or 64 KiB: libstdc++ sends every write of
   // 1 KiB or more straight to the kernel, so writing line by line cost one
-  // syscall per record (~1 us). Reused: one allocation for the sink's life.
-  std::string line_;
+  // syscall per record (~1 us). Records are serialised into it directly.
+  // Reused: one allocation for the sink's life.
+  json::Writer batch_;
 };
 
 // Appends the JSON text of one record, without the trailing newline, to `out`

@@ -12,7 +12,7 @@
 
 using namespace qtap;
 namespace synth = qtap::events::synth;
-using json = nlohmann::json;
+using Json = nlohmann::json;
 
 namespace {
 
@@ -34,12 +34,12 @@ struct Harness {
   void feed(const std::vector<synth::Sample>& v) {
     for (auto& s : v) feed(s);
   }
-  std::vector<json> records() {
+  std::vector<Json> records() {
     sink.flush();
-    std::vector<json> r;
+    std::vector<Json> r;
     std::istringstream in(out.str());
     std::string line;
-    while (std::getline(in, line)) r.push_back(json::parse(line));
+    while (std::getline(in, line)) r.push_back(Json::parse(line));
     return r;
   }
 };

@@ -14,11 +14,11 @@
 #include "pipeline/pipeline.h"
 
 using namespace qtap;
-using json = nlohmann::json;
+using Json = nlohmann::json;
 
 namespace {
 
-std::vector<json> replay(const std::string& path) {
+std::vector<Json> replay(const std::string& path) {
   auto reader = events::RecordingReader::open(path);
   EXPECT_TRUE(reader) << reader.error().message;
   if (!reader) return {};
@@ -40,21 +40,21 @@ std::vector<json> replay(const std::string& path) {
   pipeline.shutdown();
   EXPECT_EQ(pipeline.stats().decode_errors, 0u);
   EXPECT_EQ(pipeline.tracker_stats().gap_bytes, 0u);
-  std::vector<json> recs;
+  std::vector<Json> recs;
   std::istringstream in(out.str());
   std::string line;
-  while (std::getline(in, line)) recs.push_back(json::parse(line));
+  while (std::getline(in, line)) recs.push_back(Json::parse(line));
   return recs;
 }
 
-std::string path_of(const json& r) { return r["http"]["request"]["path"]; }
+std::string path_of(const Json& r) { return r["http"]["request"]["path"]; }
 
 }  // namespace
 
 TEST(Recording, CurlAgainstPythonServerReplaysToTheSameTransactions) {
   auto recs = replay(std::string(QTAP_FIXTURES) + "/recordings/http1_loopback.qrec");
   ASSERT_EQ(recs.size(), 8u);
-  std::map<std::string, std::map<std::string, json>> by_dir;  // direction -> path -> record
+  std::map<std::string, std::map<std::string, Json>> by_dir;  // direction -> path -> record
   for (auto& r : recs) {
     ASSERT_EQ(r["type"], "http");
     by_dir[r["connection"]["direction"]][path_of(r)] = r;
@@ -66,7 +66,7 @@ TEST(Recording, CurlAgainstPythonServerReplaysToTheSameTransactions) {
     EXPECT_EQ(r["process"]["comm"], "curl") << path;
     EXPECT_EQ(r["process"]["exe"], "/usr/bin/curl");
     EXPECT_EQ(r["http"]["response"]["status"], 200);
-    const json& mirror = by_dir["ingress"].at(path);
+    const Json& mirror = by_dir["ingress"].at(path);
     EXPECT_EQ(mirror["process"]["comm"], "python3");
     EXPECT_NE(mirror["process"]["cmdline"].get<std::string>().find("http_server.py"), std::string::npos);
     // One TCP connection seen from both ends.
