@@ -7,7 +7,7 @@
 # capturing with the agent dropping every event (--discard-events); qtap
 # capturing everything (JSON to /dev/null). Both sides are traced, as on a real host.
 # Prints requests/s, ratios and qtap's CPU seconds. Needs root.
-#   bench/go_tls.sh [--duration 10] [--connections 8] [--body 1024] [--qtap build/qtap]
+#   [REPS=N] bench/go_tls.sh [--duration 10] [--connections 8] [--body 1024] [--qtap build/qtap]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 qtap=$here/../build/qtap

@@ -16,36 +16,59 @@ with_qtap() {
   echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
 }
 
-# The four runs (without qtap; probes doing nothing; the kernel side capturing
-# with the agent dropping every event; full capture) and the table; $1 is the
-# title line. The third row splits the overhead: floor -> kernel capture is
-# the BPF programs and the ring buffer, kernel capture -> full is the agent.
-# A last row runs a busy loop taking as much CPU as qtap did, without qtap:
-# what that much CPU costs this workload whoever takes it. The caller also
-# defines `duration` (seconds per run) and `here` (the bench folder).
-compare_runs() {
-  local base floor floor_cpu kern kern_cpu full full_cpu
+# One round: five runs back to back (without qtap; probes doing nothing; the
+# kernel side capturing with the agent dropping every event; full capture; a
+# busy loop taking the CPU qtap took, with no qtap). Prints one line:
+# "base floor kern full hog floor_cpu kern_cpu full_cpu".
+one_round() {
+  local base floor floor_cpu kern kern_cpu full full_cpu duty hog h
   base=$(load)
   read -r floor floor_cpu < <(with_qtap --noop-probes)
   read -r kern kern_cpu < <(with_qtap --discard-events)
   read -r full full_cpu < <(with_qtap)
-  pct() { echo "$1 * 100 / $2" | bc -l; }
-  echo "$1"
-  printf 'without qtap              %9.0f req/s\n' "$base"
-  printf 'qtap probes, no work      %9.0f req/s  %5.1f%% of without   qtap CPU %.2f s\n' \
-    "$floor" "$(pct "$floor" "$base")" "$floor_cpu"
-  printf 'kernel capture, dropped  %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
-    "$kern" "$(pct "$kern" "$base")" "$(pct "$kern" "$floor")" "$kern_cpu"
-  printf 'qtap full capture         %9.0f req/s  %5.1f%% of without   %5.1f%% of the floor   qtap CPU %.2f s\n' \
-    "$full" "$(pct "$full" "$base")" "$(pct "$full" "$floor")" "$full_cpu"
-  # The reference: a busy loop taking the CPU qtap took, with no qtap.
-  local duty hog
   duty=$(echo "d = $full_cpu / $duration; if (d > 1) d = 1; d" | bc -l)
   python3 "$here/cpu_hog.py" "$duty" "$((duration + 2))" &
-  local h=$!
+  h=$!
   sleep 0.5
   hog=$(load)
   wait $h
-  printf 'no qtap, a busy loop using qtap'"'"'s CPU %9.0f req/s  %5.1f%% of without\n' "$hog" "$(pct "$hog" "$base")"
+  echo "$base $floor $kern $full $hog $floor_cpu $kern_cpu $full_cpu"
+}
+
+# The table over `reps` rounds ($REPS, default 1); $1 is the title line. The
+# third row splits the overhead: floor -> kernel capture is the BPF programs
+# and the ring buffer, kernel capture -> full is the agent. The last row is
+# the reference: what that much CPU costs this workload whoever takes it.
+# On a VM with steal time throughput drifts between minutes, so every ratio
+# is taken inside its round and the table gives the median and the range of
+# the rounds. The caller also defines `duration` (seconds per run) and `here`
+# (the bench folder).
+compare_runs() {
+  local reps=${REPS:-1} rounds=()
+  for ((r = 0; r < reps; r++)); do
+    rounds+=("$(one_round)")
+    [[ $reps -gt 1 ]] && echo "round $((r + 1))/$reps: ${rounds[-1]}" >&2
+  done
+  echo "$1"
+  [[ $reps -gt 1 ]] && echo "$reps rounds; each cell: median [min-max] over the rounds"
+  printf '%s\n' "${rounds[@]}" | python3 -c '
+import statistics, sys
+rows = [list(map(float, l.split())) for l in sys.stdin if l.strip()]
+def cell(xs, fmt):
+    if len(xs) == 1:
+        return fmt.format(xs[0])
+    return (fmt + " [" + fmt + "-" + fmt + "]").format(statistics.median(xs), min(xs), max(xs))
+col = lambda i: [r[i] for r in rows]
+pct = lambda i, j: [100 * r[i] / r[j] for r in rows]
+print("without qtap               {} req/s".format(cell(col(0), "{:.0f}")))
+print("qtap probes, no work       {} req/s  {}% of without  qtap CPU {} s".format(
+    cell(col(1), "{:.0f}"), cell(pct(1, 0), "{:.1f}"), cell(col(5), "{:.2f}")))
+print("kernel capture, dropped    {} req/s  {}% of without  {}% of the floor  qtap CPU {} s".format(
+    cell(col(2), "{:.0f}"), cell(pct(2, 0), "{:.1f}"), cell(pct(2, 1), "{:.1f}"), cell(col(6), "{:.2f}")))
+print("qtap full capture          {} req/s  {}% of without  {}% of the floor  qtap CPU {} s".format(
+    cell(col(3), "{:.0f}"), cell(pct(3, 0), "{:.1f}"), cell(pct(3, 1), "{:.1f}"), cell(col(7), "{:.2f}")))
+print("no qtap, a busy loop using qtap\x27s CPU  {} req/s  {}% of without".format(
+    cell(col(4), "{:.0f}"), cell(pct(4, 0), "{:.1f}")))
+'
   grep -E "^qtap (stats|drops)" "$tmp/qtap.err"
 }

@@ -6,7 +6,8 @@
 # and the agent dropping every event (--discard-events); with qtap capturing
 # everything (JSON to /dev/null). Prints requests/s, ratios and qtap's CPU
 # seconds. Needs root.
-#   bench/nginx_wrk.sh [--tls] [--duration 10] [--connections 10] [--qtap build/qtap]
+#   [REPS=N] bench/nginx_wrk.sh [--tls] [--duration 10] [--connections 10] [--qtap build/qtap]
+# REPS=N runs N rounds and gives the median and range of each cell (bench/lib.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 qtap=$here/../build/qtap
