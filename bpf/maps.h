@@ -100,12 +100,13 @@ struct {
 } conns SEC(".maps");
 
 /* A TLS library call in flight on a thread, from its entry probe to its
- * return probe. A plain (preallocated) hash, not an LRU: every TLS call adds
- * and removes its entry, and an LRU's update is several times dearer. A
- * thread that dies inside a call leaves its entry behind; qtap_exit removes
- * it, so the map cannot fill up. */
+ * return probe. One entry per thread that ever made a TLS call, written in
+ * place by each call and marked done (session 0) by its return: a hash
+ * update and delete per call cost four times the lookup. A plain
+ * (preallocated) hash, not an LRU, so an entry stays as long as its thread;
+ * qtap_exit removes it, so the map cannot fill up. */
 struct tls_call {
-  __u64 session;  /* SSL * */
+  __u64 session;  /* SSL *; 0: no call in flight */
   __u64 buf;
   __u64 done_ptr; /* where the byte count is written (size_t *), or 0 */
   __u64 cookie;   /* QTAP_TLS_COOKIE(direction, style, library) */

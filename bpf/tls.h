@@ -73,7 +73,7 @@ static __always_inline void bind_session(__u32 pid, __u64 session, int fd, __u32
 static __always_inline bool tls_saw_socket(__u32 pid, int fd, __u8 dir, struct conn_state *st) {
   __u64 id = bpf_get_current_pid_tgid();
   struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
-  if (c) {
+  if (c && c->session) {
     bind_session(pid, c->session, fd, 0);
     st->flags |= CONN_F_TLS;
     return true;
@@ -118,7 +118,11 @@ int BPF_KPROBE(qtap_tls_enter) {
       return 0;
     c.buf = arg3;
   }
-  bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
+  struct tls_call *cur = bpf_map_lookup_elem(&tls_calls, &id);
+  if (cur)
+    *cur = c; /* only this thread touches its entry */
+  else
+    bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
   return 0;
 }
 
@@ -128,10 +132,10 @@ int BPF_KRETPROBE(qtap_tls_return, long rc) {
   if (qtap_noop)
     return 0;
   struct tls_call *cp = bpf_map_lookup_elem(&tls_calls, &id);
-  if (!cp)
+  if (!cp || !cp->session)
     return 0;
   struct tls_call c = *cp;
-  bpf_map_delete_elem(&tls_calls, &id);
+  cp->session = 0;
 
   /* Byte counts come from the return value or the out argument only, so a
    * non-blocking call that returns WANT_READ/WANT_WRITE adds nothing and its
