@@ -1,5 +1,9 @@
 #include "events/recording.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -23,8 +27,20 @@ static_assert(sizeof(FileHeader) == 24);
 }  // namespace
 
 Result<RecordingWriter> RecordingWriter::create(const std::string& path, int64_t clock_offset_ns) {
-  FilePtr f(fopen(path.c_str(), "wb"));
-  if (!f) return make_error(fmt::format("cannot write recording {}: {}", path, strerror(errno)));
+  // Raw samples are plaintext before any redaction: only the owner may read
+  // them, also when the file existed already.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    return make_error(fmt::format("cannot write recording {}: {}", path, strerror(err)));
+  }
+  FilePtr f(fdopen(fd, "wb"));
+  if (!f) {
+    const int err = errno;
+    ::close(fd);
+    return make_error(fmt::format("cannot write recording {}: {}", path, strerror(err)));
+  }
   FileHeader h{};
   std::memcpy(h.magic, kMagic, sizeof(kMagic));
   h.abi = QTAP_ABI_VERSION;

@@ -111,6 +111,25 @@ TEST(Recording, WriteThenReadBack) {
   std::remove(path.c_str());
 }
 
+TEST(Recording, OnlyTheOwnerCanReadIt) {
+  // Raw samples hold plaintext before redaction. A file that existed with
+  // wider permissions is narrowed too.
+  namespace fs = std::filesystem;
+  auto path = (fs::temp_directory_path() / "qtap_rec_mode_test.qrec").string();
+  FILE* f = fopen(path.c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  fclose(f);
+  fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                            fs::perms::others_read);
+  {
+    auto w = RecordingWriter::create(path, 0);
+    ASSERT_TRUE(w) << w.error().message;
+  }
+  EXPECT_EQ(fs::status(path).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  std::remove(path.c_str());
+}
+
 TEST(Recording, RejectsOtherFiles) {
   auto path = (std::filesystem::temp_directory_path() / "qtap_not_a_rec").string();
   FILE* f = fopen(path.c_str(), "w");
