@@ -30,6 +30,10 @@ void add_capture_options(CLI::App& app, Options& o, std::string& format) {
         return "must be a power of two between 1 and 1024";
       });
   app.add_option("--record", o.record_path, "also record raw kernel events to PATH (for `qtap replay`)");
+  app.add_option("--record-only", o.record_path,
+                 "record raw kernel events to PATH and decode nothing live: the lowest overhead; "
+                 "`qtap replay PATH` decodes it later (the file holds unredacted plaintext, mode 0600)")
+      ->excludes("--record");
   app.add_flag("!--no-color", o.color, "no ANSI colours on the console");
   app.add_option("--tls-libraries", o.tls_libraries,
                  "TLS libraries to probe, comma-separated (default: openssl,go,gnutls,nss)")
@@ -100,6 +104,10 @@ ParseOutcome parse_command_line(int argc, char** argv) {
   if (given("--max-body")) c.max_body = o.max_body;
   if (given("--ringbuf-mb")) c.ringbuf_mb = o.ringbuf_mb;
   if (given("--record")) c.record = o.record_path;
+  if (given("--record-only")) {
+    c.record = o.record_path;
+    o.record_only = true;
+  }
   if (given("--no-color")) c.color = o.color;
   if (given("--tls-libraries")) c.tls_libraries = o.tls_libraries;
   return out;

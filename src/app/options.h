@@ -25,6 +25,7 @@ struct Options {
   uint64_t max_body = 1 << 20;
   uint32_t ringbuf_mb = 32;
   std::string record_path;  // also write raw kernel events here
+  bool record_only = false; // --record-only: record, decode nothing live (`qtap replay` later)
   std::string replay_path;  // `qtap replay FILE`
   bool replay_events = false;  // `qtap replay --events`: print kernel events, no pipeline
   bool color = true;        // console colours when writing to a terminal

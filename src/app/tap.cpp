@@ -21,6 +21,7 @@
 #include "app/setup.h"
 #include "common/log.h"
 #include "context/process_cache.h"
+#include "events/events.h"
 #include "events/recording.h"
 #include "probes/kernel_probes.h"
 #include "probes/preflight.h"
@@ -165,14 +166,22 @@ int run_tap(const Options& o, const config::Config& startup_cfg) {
   pcfg.ringbuf_bytes = o.ringbuf_mb << 20;
   pcfg.noop = o.noop_probes;
   bool record_failed = false;
+  uint64_t recorded = 0, recorded_bytes = 0;
   auto kp = probes::KernelProbes::start(pcfg, [&](std::span<const uint8_t> s) {
     if (recorder && !record_failed) {
       if (auto r = recorder->write(s); !r) {
         spdlog::error("{}; recording stopped", r.error().message);
         record_failed = true;
+      } else {
+        recorded++;
+        recorded_bytes += s.size();
       }
     }
-    if (!o.discard_events) pipeline.on_sample(s);
+    if (o.discard_events) return;
+    // Recording only: processes still go through, so programs started from
+    // now on are found and probed; connections and bytes wait for replay.
+    if (o.record_only && !events::is_process_event(s)) return;
+    pipeline.on_sample(s);
   });
   if (!kp) return fail(kp.error().message);
   auto& probes = **kp;
@@ -211,11 +220,16 @@ int run_tap(const Options& o, const config::Config& startup_cfg) {
     ready << getpid() << "\n";
     if (!ready) return fail(fmt::format("cannot create the ready file {}", o.ready_file));
   }
-  spdlog::info("capturing {}; {} TLS uprobes; output: {} ({})",
-               o.pids.empty() ? std::string("every process") : fmt::format("{} process(es)", o.pids.size()),
-               probes.uprobe_count(),
-               o.output == "-" ? std::string("stdout") : o.output,
-               o.format == Format::kJson ? "json" : "console");
+  const std::string what =
+      o.pids.empty() ? std::string("every process") : fmt::format("{} process(es)", o.pids.size());
+  if (o.record_only) {
+    spdlog::info("recording {} to {}, decoding nothing live (`qtap replay {}` decodes it); {} TLS uprobes",
+                 what, o.record_path, o.record_path, probes.uprobe_count());
+  } else {
+    spdlog::info("capturing {}; {} TLS uprobes; output: {} ({})", what, probes.uprobe_count(),
+                 o.output == "-" ? std::string("stdout") : o.output,
+                 o.format == Format::kJson ? "json" : "console");
+  }
 
   DropWatch drops;
   bool running = true;
@@ -247,15 +261,30 @@ int run_tap(const Options& o, const config::Config& startup_cfg) {
         if (++ticks_since_check * kDrainMs >= 1000) {
           ticks_since_check = 0;
           drops.check(probes.counters());
+          // A recording on disk is at most a second behind.
+          if (recorder && !record_failed) {
+            if (auto r = recorder->flush(); !r) {
+              spdlog::error("{}; recording stopped", r.error().message);
+              record_failed = true;
+            }
+          }
         }
       }
     }
     out->sink->flush();
+    if (o.record_only && record_failed) {
+      spdlog::error("recording only, and the recording failed: stopping");
+      running = false;
+    }
   }
 
   (void)probes.consume();  // what the kernel submitted before we stopped
   pipeline.shutdown();
-  if (recorder) (void)recorder->flush();
+  if (recorder) {
+    (void)recorder->flush();
+    spdlog::info("recorded {} kernel events ({:.1f} MiB) to {}", recorded, recorded_bytes / 1048576.0,
+                 o.record_path);
+  }
   print_stats(pipeline, probes.counters());
   if (!o.ready_file.empty()) unlink(o.ready_file.c_str());
   return 0;

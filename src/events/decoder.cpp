@@ -51,6 +51,13 @@ Error short_sample(const char* what, size_t got) {
 
 }  // namespace
 
+bool is_process_event(std::span<const uint8_t> sample) {
+  if (sample.size() < sizeof(qtap_event_header)) return false;
+  qtap_u32 type;
+  std::memcpy(&type, sample.data(), sizeof(type));
+  return type == QTAP_EV_PROC_EXEC || type == QTAP_EV_PROC_EXIT || type == QTAP_EV_EXEC_MAPPING;
+}
+
 Result<Event> decode(std::span<const uint8_t> sample) {
   qtap_event_header h;
   if (!load(sample, sizeof(h), &h)) return short_sample("any", sample.size());

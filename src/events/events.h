@@ -99,6 +99,11 @@ using Event = std::variant<ConnOpen, ConnClose, Data, DataGap, ProcExec, ProcExi
 // ABI mismatch, unknown type) so a bad recording is easy to diagnose.
 Result<Event> decode(std::span<const uint8_t> sample);
 
+// Whether a sample is about processes and files (exec, exit, executable
+// mappings) rather than connections and their bytes: what live discovery of
+// programs to probe needs even when nothing is decoded (--record-only).
+bool is_process_event(std::span<const uint8_t> sample);
+
 // Text form of an address from the kernel (IPv4-mapped shown as IPv4).
 std::string ip_to_string(const SockAddr& a);
 

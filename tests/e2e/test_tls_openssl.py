@@ -1,15 +1,17 @@
 """TLS plaintext from OpenSSL-based programs: curl and Debian's python (dynamic
 libssl.so.3), nginx, node (OpenSSL linked in statically), a libssl copy
 loaded through LD_LIBRARY_PATH. Field by field in the JSON."""
+import json
 import os
 import random
 import shutil
+import stat
 import string
 import subprocess
 
 import pytest
 
-from harness import SYS_PYTHON, addr, body_bytes, header, http_server, marker, mine, Qtap, require_bpf
+from harness import QTAP_BIN, SYS_PYTHON, addr, body_bytes, header, http_server, marker, mine, Qtap, require_bpf
 
 CURL = "/usr/bin/curl"
 NODE = shutil.which("node") or "/usr/bin/node"
@@ -128,10 +130,11 @@ def test_nginx_keepalive_every_request_once(qtap, cert, tmp_path):
         srv.stop()
 
 
-def test_node_https_request(server, qtap, cert, tmp_path):
+def run_node_client(server, cert, tmp_path, paths):
+    """node's https.request POSTs "node body PATH" to each path in turn over
+    one keep-alive connection; returns the finished process."""
     if not os.path.exists(NODE):
         pytest.fail("node is part of this machine kind and must be installed")
-    m = marker()
     script = tmp_path / "client.js"
     script.write_text(f"""
 const https = require('https'), fs = require('fs');
@@ -145,26 +148,67 @@ function get(path) {{
   }});
 }}
 (async () => {{
-  for (const p of ['/echo?id={m}-1', '/echo?id={m}-2']) console.log(await get(p));
+  for (const p of {json.dumps(paths)}) console.log(await get(p));
   agent.destroy();
 }})();
 """)
-    p = subprocess.run([NODE, str(script)], capture_output=True, text=True, timeout=60)
-    assert p.returncode == 0, p.stderr
+    p = subprocess.Popen([NODE, str(script)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 0, err
+    return p
+
+
+def check_node_record(r, server):
+    check_tls(r)
+    path = r["http"]["request"]["path"]
+    assert r["process"]["comm"] == "node"
+    assert header(r["http"]["request"], "X-From") == ["node"]
+    assert body_bytes(r["http"]["request"]["body"]) == f"node body {path}".encode()
+    assert body_bytes(r["http"]["response"]["body"]) == f"node body {path}".encode()
+    # node's OpenSSL writes into memory; qtap matched the session to its
+    # socket by call order, and says so. The socket is the right one:
+    assert addr(r["connection"]["remote"]) == ("127.0.0.1", server.port)
+    assert any("call order" in n for n in r["http"]["notes"])
+
+
+def test_node_https_request(server, qtap, cert, tmp_path):
+    m = marker()
+    run_node_client(server, cert, tmp_path, [f"/echo?id={m}-1", f"/echo?id={m}-2"])
     recs = qtap.wait_for(mine(m, "egress"), count=2, what="node's two requests")
     for r in recs:
-        check_tls(r)
-        path = r["http"]["request"]["path"]
-        assert r["process"]["comm"] == "node"
+        check_node_record(r, server)
         assert r["process"]["exe"] == os.path.realpath(NODE)
-        assert header(r["http"]["request"], "X-From") == ["node"]
-        assert body_bytes(r["http"]["request"]["body"]) == f"node body {path}".encode()
-        assert body_bytes(r["http"]["response"]["body"]) == f"node body {path}".encode()
-        # node's OpenSSL writes into memory; qtap matched the session to its
-        # socket by call order, and says so. The socket is the right one:
-        assert addr(r["connection"]["remote"]) == ("127.0.0.1", server.port)
-        assert any("call order" in n for n in r["http"]["notes"])
     assert len({r["connection"]["id"] for r in recs}) == 1
+
+
+def test_record_only_then_replay(server, cert, tmp_path):
+    """--record-only decodes nothing live and leaves an owner-only recording;
+    node, started after qtap is ready, is still found and probed (process
+    events go through), and `qtap replay` turns the recording into records."""
+    rec = tmp_path / "capture.qrec"
+    q = Qtap(tmp_path / "q", "--record-only", str(rec)).start()
+    try:
+        m = marker()
+        node = run_node_client(server, cert, tmp_path, [f"/echo?id={m}-1", f"/echo?id={m}-2"])
+        curl(cert[0], "-o", "/dev/null", f"https://localhost:{server.port}/hello?id={m}-curl")
+    finally:
+        assert q.stop() == 0, q.stderr()
+    assert q.records() == []  # nothing decoded live
+    assert "decoding nothing live" in q.stderr()
+    assert stat.S_IMODE(rec.stat().st_mode) == 0o600
+    p = subprocess.run([QTAP_BIN, "replay", str(rec), "--format", "json"], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    recs = [json.loads(line) for line in p.stdout.splitlines() if line.strip()]
+    node_recs = [r for r in recs if mine(f"{m}-", "egress")(r) and r["process"]["pid"] == node.pid]
+    assert sorted(r["http"]["request"]["path"] for r in node_recs) == [f"/echo?id={m}-1", f"/echo?id={m}-2"]
+    for r in node_recs:
+        check_node_record(r, server)
+        assert r["process"]["exe"] == NODE  # from the recorded exec event
+    served = [r for r in recs if mine(f"{m}-curl", "ingress")(r)]
+    assert len(served) == 1 and served[0]["process"]["pid"] == server.pid
+    check_tls(served[0])
+    assert body_bytes(served[0]["http"]["response"]["body"]) == b"hello world\n"
 
 
 def test_client_started_after_ready(server, cert, tmp_path):
