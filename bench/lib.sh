@@ -16,29 +16,35 @@ with_qtap() {
   echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
 }
 
-# One round: five runs back to back (without qtap; probes doing nothing; the
-# kernel side capturing with the agent dropping every event; full capture; a
-# busy loop taking the CPU qtap took, with no qtap). Prints one line:
-# "base floor kern full hog floor_cpu kern_cpu full_cpu".
+# One round: six runs back to back (without qtap; probes doing nothing; the
+# kernel side capturing with the agent dropping every event; full capture;
+# recording only, decoded later; a busy loop taking the CPU full capture
+# took, with no qtap). Prints one line:
+# "base floor kern full hog floor_cpu kern_cpu full_cpu rec rec_cpu".
 one_round() {
-  local base floor floor_cpu kern kern_cpu full full_cpu duty hog h
+  local base floor floor_cpu kern kern_cpu full full_cpu rec rec_cpu duty hog h
   base=$(load)
   read -r floor floor_cpu < <(with_qtap --noop-probes)
   read -r kern kern_cpu < <(with_qtap --discard-events)
   read -r full full_cpu < <(with_qtap)
+  cp "$tmp/qtap.err" "$tmp/full.err"  # its stats close the table
+  read -r rec rec_cpu < <(with_qtap --record-only "$tmp/rec.qrec")
+  rm -f "$tmp/rec.qrec"
   duty=$(echo "d = $full_cpu / $duration; if (d > 1) d = 1; d" | bc -l)
   python3 "$here/cpu_hog.py" "$duty" "$((duration + 2))" &
   h=$!
   sleep 0.5
   hog=$(load)
   wait $h
-  echo "$base $floor $kern $full $hog $floor_cpu $kern_cpu $full_cpu"
+  echo "$base $floor $kern $full $hog $floor_cpu $kern_cpu $full_cpu $rec $rec_cpu"
 }
 
 # The table over `reps` rounds ($REPS, default 1); $1 is the title line. The
 # third row splits the overhead: floor -> kernel capture is the BPF programs
-# and the ring buffer, kernel capture -> full is the agent. The last row is
-# the reference: what that much CPU costs this workload whoever takes it.
+# and the ring buffer, kernel capture -> full is the agent. The recording row
+# captures as much as full capture, written raw for `qtap replay` (the file
+# is deleted). The last row is the reference: what full capture's CPU costs
+# this workload whoever takes it.
 # On a VM with steal time throughput drifts between minutes, so every ratio
 # is taken inside its round and the table gives the median and the range of
 # the rounds. The caller also defines `duration` (seconds per run) and `here`
@@ -67,8 +73,10 @@ print("kernel capture, dropped    {} req/s  {}% of without  {}% of the floor  qt
     cell(col(2), "{:.0f}"), cell(pct(2, 0), "{:.1f}"), cell(pct(2, 1), "{:.1f}"), cell(col(6), "{:.2f}")))
 print("qtap full capture          {} req/s  {}% of without  {}% of the floor  qtap CPU {} s".format(
     cell(col(3), "{:.0f}"), cell(pct(3, 0), "{:.1f}"), cell(pct(3, 1), "{:.1f}"), cell(col(7), "{:.2f}")))
+print("qtap --record-only          {} req/s  {}% of without  {}% of the floor  qtap CPU {} s".format(
+    cell(col(8), "{:.0f}"), cell(pct(8, 0), "{:.1f}"), cell(pct(8, 1), "{:.1f}"), cell(col(9), "{:.2f}")))
 print("no qtap, a busy loop using qtap\x27s CPU  {} req/s  {}% of without".format(
     cell(col(4), "{:.0f}"), cell(pct(4, 0), "{:.1f}")))
 '
-  grep -E "^qtap (stats|drops)" "$tmp/qtap.err"
+  grep -E "^qtap (stats|drops)" "$tmp/full.err"
 }
