@@ -3,6 +3,7 @@
 #include "app/commands.h"
 #include "app/config_setup.h"
 #include "app/output.h"
+#include "app/recording_context.h"
 #include "app/setup.h"
 #include "common/log.h"
 #include "context/process_cache.h"
@@ -14,13 +15,24 @@ namespace {
 
 int print_events(events::RecordingReader& reader) {
   std::vector<uint8_t> sample;
+  events::EntryKind kind;
   while (true) {
-    auto more = reader.next(sample);
+    auto more = reader.next(sample, &kind);
     if (!more) {
       std::cerr << "qtap: " << more.error().message << "\n";
       return 1;
     }
     if (!*more) return 0;
+    const std::string_view bytes(reinterpret_cast<const char*>(sample.data()), sample.size());
+    if (kind == events::EntryKind::kHost) {
+      std::cout << "recorded on host " << bytes << "\n";
+      continue;
+    }
+    if (kind == events::EntryKind::kProcess) {
+      std::cout << "process as /proc showed it: " << bytes << "\n";
+      continue;
+    }
+    if (kind != events::EntryKind::kSample) continue;
     auto ev = events::decode(sample);
     if (!ev) {
       std::cerr << "qtap: " << ev.error().message << "\n";
@@ -45,7 +57,7 @@ int run_replay(const Options& o, const config::Config& cfg) {
     return 1;
   }
   ContextConfig cc;
-  cc.proc_root.clear();  // the recorded events are the only context
+  cc.proc_root.clear();  // the recording (its events and snapshots) is the only context
   ProcessCache processes(cc);
   Pipeline pipeline(pipeline_config(o, reader->clock_offset_ns()), processes, *out->sink);
   auto policy = make_policy(cfg, o);
@@ -54,15 +66,9 @@ int run_replay(const Options& o, const config::Config& cfg) {
     return 1;
   }
   pipeline.set_policy(std::move(*policy));
-  std::vector<uint8_t> sample;
-  while (true) {
-    auto more = reader->next(sample);
-    if (!more) {
-      std::cerr << "qtap: " << more.error().message << "\n";
-      return 1;
-    }
-    if (!*more) break;
-    pipeline.on_sample(sample);
+  if (auto r = replay_recording(*reader, pipeline, processes); !r) {
+    std::cerr << "qtap: " << r.error().message << "\n";
+    return 1;
   }
   pipeline.shutdown();
   print_stats(pipeline, std::nullopt);

@@ -18,6 +18,7 @@
 #include "app/commands.h"
 #include "app/config_setup.h"
 #include "app/output.h"
+#include "app/recording_context.h"
 #include "app/setup.h"
 #include "common/log.h"
 #include "context/process_cache.h"
@@ -150,6 +151,11 @@ int run_tap(const Options& o, const config::Config& startup_cfg) {
   }
 
   ProcessCache processes(ContextConfig{});
+  std::optional<ContextRecorder> recorded_context;
+  if (recorder) {
+    recorded_context.emplace(*recorder, processes);
+    if (auto r = recorded_context->start(); !r) return fail(r.error().message);
+  }
   Pipeline pipeline(pipeline_config(o, clock_offset), processes, *out->sink);
   auto policy = make_policy(startup_cfg, o);
   if (!policy) return fail(policy.error().message);
@@ -169,7 +175,9 @@ int run_tap(const Options& o, const config::Config& startup_cfg) {
   uint64_t recorded = 0, recorded_bytes = 0;
   auto kp = probes::KernelProbes::start(pcfg, [&](std::span<const uint8_t> s) {
     if (recorder && !record_failed) {
-      if (auto r = recorder->write(s); !r) {
+      auto r = recorded_context->before(s);
+      if (r) r = recorder->write(s);
+      if (!r) {
         spdlog::error("{}; recording stopped", r.error().message);
         record_failed = true;
       } else {

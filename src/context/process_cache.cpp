@@ -194,6 +194,11 @@ const std::shared_ptr<const ProcessInfo>& ProcessCache::share(uint32_t pid, cons
 
 const ProcessInfo& ProcessCache::get(uint32_t pid, const ProcessHint& hint) { return *share(pid, hint); }
 
+void ProcessCache::seed(ProcessInfo info) {
+  const uint32_t pid = info.pid;
+  impl_->insert(pid, std::move(info));
+}
+
 void ProcessCache::on_exit(uint32_t pid) { impl_->erase(pid); }
 
 size_t ProcessCache::size() const { return impl_->entries.size(); }

@@ -59,6 +59,9 @@ class ProcessCache {
   // The same answer as a shared pointer, which the records carry instead of a
   // copy. A changed answer (container metadata arrived) is a new object.
   const std::shared_ptr<const ProcessInfo>& share(uint32_t pid, const ProcessHint& hint);
+  // A process's context known from elsewhere (a recording's snapshot of
+  // /proc): answers for `info.pid` until it exits or execs.
+  void seed(ProcessInfo info);
   // The process exited: forget it. Emit what is still open for the pid
   // first: a later get() only has the hint to go on.
   void on_exit(uint32_t pid);

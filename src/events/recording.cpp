@@ -14,8 +14,10 @@
 namespace qtap::events {
 
 namespace {
-constexpr char kMagic[8] = {'Q', 'T', 'A', 'P', 'R', 'E', 'C', '1'};
+constexpr char kMagic[8] = {'Q', 'T', 'A', 'P', 'R', 'E', 'C', '2'};
+constexpr char kMagicSamplesOnly[8] = {'Q', 'T', 'A', 'P', 'R', 'E', 'C', '1'};
 constexpr uint32_t kMaxSample = 1 << 20;
+constexpr uint32_t kContextBit = 0x80000000u;
 
 struct FileHeader {
   char magic[8];
@@ -63,6 +65,17 @@ Result<void> RecordingWriter::write(std::span<const uint8_t> sample) {
   return {};
 }
 
+Result<void> RecordingWriter::write_context(EntryKind kind, std::string_view bytes) {
+  if (bytes.size() >= kMaxSample) return make_error("recording: context entry too large");
+  const uint32_t len = kContextBit | static_cast<uint32_t>(bytes.size() + 1);
+  const auto k = static_cast<uint8_t>(kind);
+  if (fwrite(&len, sizeof(len), 1, f_.get()) != 1 || fwrite(&k, 1, 1, f_.get()) != 1 ||
+      fwrite(bytes.data(), 1, bytes.size(), f_.get()) != bytes.size()) {
+    return make_error(fmt::format("recording write failed: {}", strerror(errno)));
+  }
+  return {};
+}
+
 Result<void> RecordingWriter::flush() {
   if (fflush(f_.get()) != 0) return make_error(fmt::format("recording flush failed: {}", strerror(errno)));
   return {};
@@ -72,7 +85,8 @@ Result<RecordingReader> RecordingReader::open(const std::string& path) {
   FilePtr f(fopen(path.c_str(), "rb"));
   if (!f) return make_error(fmt::format("cannot open recording {}: {}", path, strerror(errno)));
   FileHeader h{};
-  if (fread(&h, sizeof(h), 1, f.get()) != 1 || std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0) {
+  if (fread(&h, sizeof(h), 1, f.get()) != 1 || (std::memcmp(h.magic, kMagic, sizeof(kMagic)) != 0 &&
+                                                 std::memcmp(h.magic, kMagicSamplesOnly, sizeof(kMagic)) != 0)) {
     return make_error(fmt::format("{} is not a qtap recording", path));
   }
   if (h.abi != QTAP_ABI_VERSION) {
@@ -82,14 +96,27 @@ Result<RecordingReader> RecordingReader::open(const std::string& path) {
   return RecordingReader(std::move(f), h.clock_offset_ns);
 }
 
-Result<bool> RecordingReader::next(std::vector<uint8_t>& out) {
-  uint32_t len = 0;
-  size_t n = fread(&len, 1, sizeof(len), f_.get());
-  if (n == 0 && feof(f_.get())) return false;
-  if (n != sizeof(len) || len > kMaxSample) return make_error("recording is corrupt or truncated");
-  out.resize(len);
-  if (fread(out.data(), 1, len, f_.get()) != len) return make_error("recording is truncated");
-  return true;
+Result<bool> RecordingReader::next(std::vector<uint8_t>& out, EntryKind* kind) {
+  while (true) {
+    uint32_t len = 0;
+    size_t n = fread(&len, 1, sizeof(len), f_.get());
+    if (n == 0 && feof(f_.get())) return false;
+    const bool context = (len & kContextBit) != 0;
+    len &= ~kContextBit;
+    if (n != sizeof(len) || len > kMaxSample || (context && len == 0)) {
+      return make_error("recording is corrupt or truncated");
+    }
+    out.resize(len);
+    if (fread(out.data(), 1, len, f_.get()) != len) return make_error("recording is truncated");
+    if (!context) {
+      if (kind) *kind = EntryKind::kSample;
+      return true;
+    }
+    if (!kind) continue;  // the caller wants kernel events only
+    *kind = static_cast<EntryKind>(out[0]);
+    out.erase(out.begin());
+    return true;
+  }
 }
 
 }  // namespace qtap::events

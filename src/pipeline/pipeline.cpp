@@ -108,7 +108,7 @@ void Pipeline::on_exchange(const Connection& conn, HttpExchange&& ex) {
   rec.time_unix_ns = wall(start);
   rec.duration_ms = end > start ? double(end - start) / 1e6 : 0.0;
   rec.process = process_of(conn, conn.last_tid());
-  rec.hostname = host_name();
+  rec.hostname = hostname_;
   rec.connection = connection_of(conn);
   rec.http = std::move(ex);
   if (conn.info().tls_session != 0) {
@@ -138,7 +138,7 @@ void Pipeline::on_closed(const Connection& conn) {
   uint64_t end = std::max(conn.last_ts_ns(), open);
   rec.duration_ms = double(end - open) / 1e6;
   rec.process = process_of(conn, conn.last_tid());
-  rec.hostname = host_name();
+  rec.hostname = hostname_;
   rec.connection = connection_of(conn);
   if (policy_ && !policy_->keep(rec, policy_stats_)) return;
   stats_.connection_records++;

@@ -53,6 +53,8 @@ class Pipeline final : private ConnTracker::Listener {
 
   void set_forget(ForgetFn fn) { forget_ = std::move(fn); }
   void set_observer(ProcessObserver* o) { observer_ = o; }
+  // The host the records name (a replay: the recording's); default: this one.
+  void set_hostname(std::string name) { hostname_ = std::move(name); }
   // The config's filters, audit and redaction (src/policy/); null: report
   // everything as captured. Replaced on reload; open connections carry on.
   void set_policy(std::unique_ptr<Policy> p) { policy_ = std::move(p); }
@@ -87,6 +89,7 @@ class Pipeline final : private ConnTracker::Listener {
   PipelineStats stats_;
   PolicyStats policy_stats_;
   uint64_t last_ts_ = 0;
+  std::string hostname_ = host_name();
 };
 
 // "openssl", ... for a qtap_tls_library value; nullptr for none.

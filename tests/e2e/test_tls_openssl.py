@@ -5,6 +5,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import stat
 import string
 import subprocess
@@ -207,8 +208,22 @@ def test_record_only_then_replay(server, cert, tmp_path):
         assert r["process"]["exe"] == NODE  # from the recorded exec event
     served = [r for r in recs if mine(f"{m}-curl", "ingress")(r)]
     assert len(served) == 1 and served[0]["process"]["pid"] == server.pid
+    # Started before qtap and never exec'd while recording: what /proc said
+    # then is in the recording, as is the host.
+    assert served[0]["process"]["exe"] == os.path.realpath(SYS_PYTHON)
+    assert served[0]["host"]["hostname"] == socket.gethostname()
     check_tls(served[0])
     assert body_bytes(served[0]["http"]["response"]["body"]) == b"hello world\n"
+    # The same file as text: context entries first where they were recorded.
+    p = subprocess.run([QTAP_BIN, "replay", "--events", str(rec)], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == f"recorded on host {socket.gethostname()}"
+    snapshots = [json.loads(line.split(": ", 1)[1]) for line in lines
+                 if line.startswith("process as /proc showed it: ")]
+    assert any(s["pid"] == server.pid and s["exe"] == os.path.realpath(SYS_PYTHON) for s in snapshots)
+    assert any(f"/hello?id={m[:8]}" in line for line in lines)  # the plaintext's first bytes
 
 
 def test_client_started_after_ready(server, cert, tmp_path):

@@ -8,13 +8,20 @@
 #include <set>
 #include <sstream>
 
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "app/recording_context.h"
 #include "context/process_cache.h"
 #include "events/recording.h"
+#include "events/synth.h"
 #include "output/jsonl_sink.h"
 #include "pipeline/pipeline.h"
 
 using namespace qtap;
 using Json = nlohmann::json;
+namespace synth = qtap::events::synth;
 
 namespace {
 
@@ -30,13 +37,8 @@ std::vector<Json> replay(const std::string& path) {
   PipelineConfig pc;
   pc.clock_offset_ns = reader->clock_offset_ns();
   Pipeline pipeline(pc, processes, sink);
-  std::vector<uint8_t> sample;
-  while (true) {
-    auto more = reader->next(sample);
-    EXPECT_TRUE(more);
-    if (!more || !*more) break;
-    pipeline.on_sample(sample);
-  }
+  auto replayed = app::replay_recording(*reader, pipeline, processes);  // what `qtap replay` runs
+  EXPECT_TRUE(replayed) << replayed.error().message;
   pipeline.shutdown();
   EXPECT_EQ(pipeline.stats().decode_errors, 0u);
   EXPECT_EQ(pipeline.tracker_stats().gap_bytes, 0u);
@@ -103,4 +105,79 @@ TEST(Recording, CurlAgainstPythonServerReplaysToTheSameTransactions) {
   EXPECT_EQ(post["request"]["method"], "POST");
   EXPECT_EQ(post["request"]["body"]["data"], posted);
   EXPECT_EQ(post["response"]["body"]["data"], posted);
+}
+
+TEST(Recording, ReplayNamesTheRecordedHostAndProcessesAsProcShowedThem) {
+  // Recorded like `qtap --record`: this very process, running before the
+  // recording started, talks HTTP; its /proc answer goes into the file.
+  const auto path = (std::filesystem::temp_directory_path() / "qtap_context_test.qrec").string();
+  const auto pid = static_cast<uint32_t>(getpid());
+  ProcessCache live(ContextConfig{});
+  const ProcessInfo expected = live.get(pid, ProcessHint{});
+  ASSERT_FALSE(expected.exe.empty());
+  {
+    auto w = events::RecordingWriter::create(path, 0);
+    ASSERT_TRUE(w) << w.error().message;
+    app::ContextRecorder rec(*w, live);
+    ASSERT_TRUE(rec.start());
+    // A later host entry wins: what a recording made on another machine says.
+    ASSERT_TRUE(w->write_context(events::EntryKind::kHost, "recorded-elsewhere"));
+    synth::Who me{pid, pid, 1'000'000'000};
+    std::vector<synth::Sample> samples = {
+        synth::conn_open(me, 9, 5, QTAP_SRC_CONNECT, synth::addr("10.0.0.1", 40000),
+                         synth::addr("10.0.0.2", 80), "pipeline_tests"),
+        synth::data(me, 9, 5, QTAP_DIR_SEND, 0, "GET /ctx HTTP/1.1\r\nHost: b\r\n\r\n"),
+        synth::data(me, 9, 5, QTAP_DIR_RECV, 0, "HTTP/1.1 204 No Content\r\n\r\n"),
+    };
+    for (const auto& s : samples) {
+      ASSERT_TRUE(rec.before(s));
+      ASSERT_TRUE(w->write(s));
+    }
+    ASSERT_TRUE(w->flush());
+  }
+  auto recs = replay(path);
+  ASSERT_EQ(recs.size(), 1u);
+  const Json& p = recs[0]["process"];
+  EXPECT_EQ(p["pid"], pid);
+  EXPECT_EQ(p["exe"], expected.exe);          // from the snapshot: replay reads no /proc
+  EXPECT_EQ(p["cmdline"], expected.cmdline);
+  EXPECT_EQ(p["cgroup"], expected.cgroup);
+  EXPECT_EQ(p["netns"], expected.netns);
+  EXPECT_EQ(recs[0]["host"]["hostname"], "recorded-elsewhere");
+  EXPECT_EQ(recs[0]["http"]["response"]["status"], 204);
+
+  // Without the snapshots (an older qtap's reader skips them) the same
+  // events know only what the kernel said.
+  auto reader = events::RecordingReader::open(path);
+  ASSERT_TRUE(reader);
+  std::vector<uint8_t> sample;
+  size_t samples = 0;
+  while (*reader->next(sample)) samples++;
+  EXPECT_EQ(samples, 3u);
+  std::remove(path.c_str());
+}
+
+TEST(Recording, ProcessSnapshotRoundTrip) {
+  ProcessInfo p;
+  p.pid = 41;
+  p.comm = "web";
+  p.exe = "/srv/web";
+  p.cmdline = "/srv/web --port 80 \xff";  // not UTF-8: replaced, never refused
+  p.uid = 33;
+  p.user = "www-data";
+  p.cgroup = "/system.slice/docker-0123.scope";
+  p.netns = 4026531999;
+  ContainerInfo c;
+  c.runtime = "docker";
+  c.id = std::string(64, 'a');
+  c.name = "web-1";
+  c.image = "nginx:1.25";
+  c.labels = {{"app", "web"}, {"tier", "front"}};
+  p.container = c;
+  auto back = app::process_from_json(app::process_to_json(p));
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->cmdline, "/srv/web --port 80 \xef\xbf\xbd");
+  back->cmdline = p.cmdline;
+  EXPECT_EQ(*back, p);
+  EXPECT_FALSE(app::process_from_json("{\"pid\": 1}"));
 }
