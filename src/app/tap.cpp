@@ -295,7 +295,7 @@ int run_tap(const Options& o, const config::Config& startup_cfg) {
   }
   print_stats(pipeline, probes.counters());
   if (!o.ready_file.empty()) unlink(o.ready_file.c_str());
-  return 0;
+  return o.record_only && record_failed ? 1 : 0;  // recording was the whole job
 }
 
 }  // namespace qtap::app
