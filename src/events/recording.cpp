@@ -30,9 +30,13 @@ static_assert(sizeof(FileHeader) == 24);
 
 Result<RecordingWriter> RecordingWriter::create(const std::string& path, int64_t clock_offset_ns) {
   // Raw samples are plaintext before any redaction: only the owner may read
-  // them, also when the file existed already.
+  // them, also when the file existed already. Only a regular file is
+  // narrowed: /dev/null or a pipe (recording straight to another host) keep
+  // their modes.
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0 || ::fchmod(fd, 0600) != 0) {
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0 ||
+      (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0 && ::fchmod(fd, 0600) != 0)) {
     const int err = errno;
     if (fd >= 0) ::close(fd);
     return make_error(fmt::format("cannot write recording {}: {}", path, strerror(err)));

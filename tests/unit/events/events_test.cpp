@@ -128,6 +128,14 @@ TEST(Recording, OnlyTheOwnerCanReadIt) {
   EXPECT_EQ(fs::status(path).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
   std::remove(path.c_str());
+  // Not a regular file: left alone (`--record /dev/null` must not lock
+  // everyone else out of /dev/null).
+  const auto null_mode = fs::status("/dev/null").permissions();
+  {
+    auto w = RecordingWriter::create("/dev/null", 0);
+    ASSERT_TRUE(w) << w.error().message;
+  }
+  EXPECT_EQ(fs::status("/dev/null").permissions(), null_mode);
 }
 
 TEST(Recording, RejectsOtherFiles) {
