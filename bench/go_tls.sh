@@ -7,8 +7,9 @@
 # capturing with the agent dropping every event (--discard-events); qtap
 # capturing everything (JSON to /dev/null). Both sides are traced, as on a real host.
 # Prints requests/s, ratios and qtap's CPU seconds. Needs root.
-#   [REPS=N] bench/go_tls.sh [--duration 10] [--connections 8] [--body 1024] [--qtap build/qtap]
+#   [REPS=N] bench/go_tls.sh [--duration 10] [--connections 8] [--body 1024] [--qtap build/qtap] [--bpf-stats]
 set -euo pipefail
+bpf_stats=0
 here=$(cd "$(dirname "$0")" && pwd)
 qtap=$here/../build/qtap
 go=/usr/lib/go-1.19/bin/go
@@ -21,6 +22,7 @@ while [[ $# -gt 0 ]]; do
     --connections) conns=$2; shift 2 ;;
     --body) body=$2; shift 2 ;;
     --qtap) qtap=$2; shift 2 ;;
+    --bpf-stats) bpf_stats=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -42,5 +44,10 @@ load() { "$peer" load "$url" "$tmp/cert.pem" "$conns" "$duration" "$body" | awk 
 # The server ran before qtap: it is probed at start-up, and so is its client
 # (the same binary).
 . "$here/lib.sh"
+if [[ $bpf_stats == 1 ]]; then
+  bpf_costs
+  bpf_costs --noop-probes
+  exit 0
+fi
 compare_runs "Go crypto/tls server and client, HTTP/1.1 keep-alive, $body B each way, $conns connections, ${duration}s per run"
 grep -E "TLS: probing $peer" "$tmp/qtap.err" | sed 's/: Go .*(probes/ (probes/'

@@ -80,3 +80,38 @@ print("no qtap, a busy loop using qtap\x27s CPU  {} req/s  {}% of without".forma
 '
   grep -E "^qtap (stats|drops)" "$tmp/full.err"
 }
+
+# What each of qtap's BPF programs costs the traced programs: runs per request
+# and nanoseconds per run (kernel.bpf_stats_enabled), during one run with the
+# given qtap flags (none: full capture). bpf_stats itself adds some 45 ns to
+# every run: the row with --noop-probes shows it, programs returning at once.
+# Requests are taken as req/s x duration.
+bpf_costs() {
+  rm -f "$tmp/ready"
+  "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
+  local q=$! was rps
+  until [ -e "$tmp/ready" ]; do sleep 0.05; done
+  was=$(sysctl -n kernel.bpf_stats_enabled)
+  sysctl -qw kernel.bpf_stats_enabled=1
+  bpftool prog show -j > "$tmp/progs_before.json"
+  rps=$(load)
+  bpftool prog show -j > "$tmp/progs_after.json"
+  sysctl -qw kernel.bpf_stats_enabled="$was"
+  kill -INT $q
+  wait $q
+  echo "qtap $* ($rps req/s):"
+  python3 - "$tmp/progs_before.json" "$tmp/progs_after.json" "$rps" "$duration" <<'PY'
+import json, sys
+before = {p["id"]: p for p in json.load(open(sys.argv[1]))}
+requests = float(sys.argv[3]) * float(sys.argv[4])
+for p in json.load(open(sys.argv[2])):
+    name = p.get("name", "")
+    if not name.startswith("qtap_") or "run_cnt" not in p:
+        continue
+    b = before.get(p["id"], {})
+    runs = p["run_cnt"] - b.get("run_cnt", 0)
+    ns = p["run_time_ns"] - b.get("run_time_ns", 0)
+    if runs:
+        print(f"  {name:24} {runs / requests:8.2f} runs/request {ns / runs:7.0f} ns/run")
+PY
+}

@@ -6,9 +6,10 @@
 # and the agent dropping every event (--discard-events); with qtap capturing
 # everything (JSON to /dev/null). Prints requests/s, ratios and qtap's CPU
 # seconds. Needs root.
-#   [REPS=N] bench/nginx_wrk.sh [--tls] [--duration 10] [--connections 10] [--qtap build/qtap]
+#   [REPS=N] bench/nginx_wrk.sh [--tls] [--duration 10] [--connections 10] [--qtap build/qtap] [--bpf-stats]
 # REPS=N runs N rounds and gives the median and range of each cell (bench/lib.sh).
 set -euo pipefail
+bpf_stats=0
 here=$(cd "$(dirname "$0")" && pwd)
 qtap=$here/../build/qtap
 duration=10
@@ -20,6 +21,7 @@ while [[ $# -gt 0 ]]; do
     --duration) duration=$2; shift 2 ;;
     --connections) conns=$2; shift 2 ;;
     --qtap) qtap=$2; shift 2 ;;
+    --bpf-stats) bpf_stats=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -64,4 +66,9 @@ load() {
 }
 
 . "$here/lib.sh"
-compare_runs "nginx $scheme, 1 KiB responses, keep-alive, wrk -t1 -c$conns, ${duration}s per run"
+if [[ $bpf_stats == 1 ]]; then
+  bpf_costs
+  bpf_costs --noop-probes
+else
+  compare_runs "nginx $scheme, 1 KiB responses, keep-alive, wrk -t1 -c$conns, ${duration}s per run"
+fi
