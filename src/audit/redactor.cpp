@@ -3,6 +3,7 @@
 #include <hs.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -193,9 +194,25 @@ void Redactor::redact_url(std::string& url) const {
   url.replace(colon + 1, at - colon - 1, kRedacted);
 }
 
+bool Redactor::sensitive_header(std::string_view name) const {
+  constexpr size_t kMaxLen = sizeof(NameVerdict::name);
+  if (name.empty() || name.size() > kMaxLen) return sensitive_name(name);
+  // Length and the bytes at both ends pick the slot; the slot holds the
+  // whole name, so a collision only costs a recomputation.
+  const auto* p = reinterpret_cast<const unsigned char*>(name.data());
+  const size_t n = name.size();
+  const size_t h = (n * 31 + p[0] * 7 + p[n / 2] * 13 + p[n - 1]) % kVerdicts;
+  NameVerdict& v = verdicts_[h];
+  if (v.len == n && std::memcmp(v.name, p, n) == 0) return v.sensitive;
+  v.sensitive = sensitive_name(name);
+  std::memcpy(v.name, p, n);
+  v.len = static_cast<uint8_t>(n);
+  return v.sensitive;
+}
+
 void Redactor::redact_headers(std::vector<Header>& headers) const {
   for (Header& h : headers) {
-    if (sensitive_name(h.name)) {
+    if (sensitive_header(h.name)) {
       // assign() reuses the value's storage: no allocation.
       if (!h.value.empty() && h.value != kRedacted) h.value.assign(kRedacted);
     } else if (is_url_header(h.name)) {

@@ -72,6 +72,36 @@ TEST(Redactor, EveryDefaultHeaderHttp1) {
             (Headers{{"Set-Cookie", "[REDACTED]"}, {"Content-Type", "text/plain"}}));
 }
 
+TEST(Redactor, RememberedHeaderVerdictsNeverMixUpNames) {
+  // Header verdicts are remembered per name in a small direct-mapped table:
+  // names sharing a slot,
+  // names longer than a slot holds, and the same names again, in any order,
+  // get what the name matcher says.
+  const Redactor r = make();
+  auto value_after = [&](const std::string& name) {
+    HttpExchange ex = exchange("/", Headers{{name, "v"}}, "", {});
+    r.apply(ex);
+    return ex.request->headers[0].value;
+  };
+  // "X-Token-A" and "X-Zzkyy-A" share a slot (length, first, middle and last
+  // bytes): one right after the other.
+  EXPECT_EQ(value_after("X-Token-A"), "[REDACTED]");
+  EXPECT_EQ(value_after("X-Zzkyy-A"), "v");
+  EXPECT_EQ(value_after("X-Token-A"), "[REDACTED]");
+  std::vector<std::string> names = {"X-Token-A", "X-Zzkyy-A", "X-Other-A", "X-Token-B", "Accept",
+                                    "Cookie",    "cookie",    "X-A-Very-Long-Header-Name-With-Secret-In-It",
+                                    "X-A-Very-Long-Header-Name-Without-Anything-In-It"};
+  for (int i = 0; i < 60; i++) names.push_back("X-Gen-" + std::to_string(i) + (i % 3 ? "" : "-token"));
+  for (int round = 0; round < 3; round++) {
+    for (size_t k = 0; k < names.size(); k++) {
+      const std::string& n = names[(k * 7 + round) % names.size()];
+      EXPECT_EQ(value_after(n), r.sensitive_name(n) ? "[REDACTED]" : "v") << n;
+    }
+  }
+  EXPECT_TRUE(r.sensitive_name("X-Token-A"));
+  EXPECT_FALSE(r.sensitive_name("X-Zzkyy-A"));
+}
+
 TEST(Redactor, EveryDefaultHeaderHttp2Lowercase) {
   HttpExchange ex = exchange("/", {{":authority", "example.com"},
                                    {"authorization", "Bearer abc"},
