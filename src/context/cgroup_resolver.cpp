@@ -82,6 +82,7 @@ bool CgroupResolver::locate_mount() {
     mount_point_ = cfg_.cgroup_root;
     return true;
   }
+  if (cfg_.proc_root.empty()) return false;  // nothing of this host to look at
   std::string mountinfo_path = cfg_.proc_root + "/self/mountinfo";
   auto text = read_file(mountinfo_path, kMountinfoMax);
   if (!text) {

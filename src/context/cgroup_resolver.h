@@ -25,8 +25,11 @@ struct Cgroup2Mount {
 std::optional<Cgroup2Mount> find_cgroup2_mount(std::string_view mountinfo);
 
 struct CgroupResolverConfig {
-  std::string proc_root = "/proc";  // mountinfo is read from <proc_root>/self/mountinfo
-  std::string cgroup_root;          // cgroup2 mount point; empty: found in mountinfo
+  // mountinfo is read from <proc_root>/self/mountinfo. Empty, with no
+  // cgroup_root: ids are not resolved (a replay: this host's cgroups are not
+  // the recording's).
+  std::string proc_root = "/proc";
+  std::string cgroup_root;  // cgroup2 mount point; empty: found in mountinfo
   size_t max_entries = 65536;       // ids remembered (the walk stops there too)
   // A miss re-walks the tree at most this often: a burst of events from a
   // cgroup we cannot find (removed, or not in this mount) costs one walk.
