@@ -100,11 +100,11 @@ struct {
 } conns SEC(".maps");
 
 /* A TLS library call in flight on a thread, from its entry probe to its
- * return probe. One entry per thread that ever made a TLS call, written in
- * place by each call and marked done (session 0) by its return: a hash
- * update and delete per call cost four times the lookup. A plain
- * (preallocated) hash, not an LRU, so an entry stays as long as its thread;
- * qtap_exit removes it, so the map cannot fill up. */
+ * return probe. Task-local storage: found from the current task without
+ * hashing (a hash lookup, a cache miss into a large table, was most of what
+ * the TLS probes spent outside the copy), created at the thread's first TLS
+ * call and freed by the kernel with the thread. The entry probe writes it in
+ * place; the return probe marks it done (session 0). */
 struct tls_call {
   __u64 session;  /* SSL *; 0: no call in flight */
   __u64 buf;
@@ -113,9 +113,9 @@ struct tls_call {
 };
 
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u64); /* pid_tgid */
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct tls_call);
 } tls_calls SEC(".maps");
 
@@ -135,18 +135,25 @@ struct {
 
 /* A TLS session that wrote plaintext without touching a socket (its library
  * writes into a memory BIO; node does). The same thread's next socket write
- * carries its ciphertext, which names the socket. */
+ * carries its ciphertext, which names the socket. Task-local like tls_calls;
+ * session 0: nothing pending. */
 struct tls_pending {
   __u64 session;
   __u64 cpu_ns; /* thread_cpu_ns() at the plaintext write */
 };
 
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH); /* like tls_calls: emptied at thread exit */
-  __uint(max_entries, 16384);
-  __type(key, __u64); /* pid_tgid */
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct tls_pending);
 } tls_pending SEC(".maps");
+
+/* The current thread's entry in a task-local map, or NULL if it has none. */
+#define task_slot(map) bpf_task_storage_get(&(map), bpf_get_current_task_btf(), 0, 0)
+/* The same, created (zeroed) if missing; NULL only if memory is short. */
+#define task_slot_new(map) \
+  bpf_task_storage_get(&(map), bpf_get_current_task_btf(), 0, BPF_LOCAL_STORAGE_GET_F_CREATE)
 
 /* Files already reported as mapped executable: (dev << 32) ^ ino. */
 struct {

@@ -247,12 +247,9 @@ int BPF_PROG(qtap_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(qtap_exit, struct task_struct *p) {
-  /* Runs for every thread (on the exiting thread): a TLS call it was inside
-   * never returns. */
-  __u64 id = bpf_get_current_pid_tgid();
-  bpf_map_delete_elem(&tls_calls, &id);
-  bpf_map_delete_elem(&tls_pending, &id);
-  /* One event per process: only when its last thread goes. */
+  /* Runs for every thread (on the exiting thread); its task-local entries
+   * (tls_calls, tls_pending) go with it. One event per process: only when
+   * its last thread goes. */
   if (BPF_CORE_READ(p, signal, live.counter) != 0)
     return 0;
   __u32 pid = BPF_CORE_READ(p, tgid);

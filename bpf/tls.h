@@ -71,8 +71,7 @@ static __always_inline void bind_session(__u32 pid, __u64 session, int fd, __u32
  * TLS ciphertext (it happened inside a TLS call, or right after a
  * memory-BIO session's plaintext write), binding the session to the socket. */
 static __always_inline bool tls_saw_socket(__u32 pid, int fd, __u8 dir, struct conn_state *st) {
-  __u64 id = bpf_get_current_pid_tgid();
-  struct tls_call *c = bpf_map_lookup_elem(&tls_calls, &id);
+  struct tls_call *c = task_slot(tls_calls);
   if (c && c->session) {
     bind_session(pid, c->session, fd, 0);
     st->flags |= CONN_F_TLS;
@@ -80,15 +79,15 @@ static __always_inline bool tls_saw_socket(__u32 pid, int fd, __u8 dir, struct c
   }
   if (dir != QTAP_DIR_SEND)
     return false;
-  struct tls_pending *p = bpf_map_lookup_elem(&tls_pending, &id);
-  if (!p)
+  struct tls_pending *p = task_slot(tls_pending);
+  if (!p || !p->session)
     return false;
   bool fresh = thread_cpu_ns() - p->cpu_ns < QTAP_TLS_BIND_WINDOW_NS;
   if (fresh) {
     bind_session(pid, p->session, fd, 1);
     st->flags |= CONN_F_TLS;
   }
-  bpf_map_delete_elem(&tls_pending, &id);
+  p->session = 0;
   return fresh;
 }
 
@@ -118,11 +117,9 @@ int BPF_KPROBE(qtap_tls_enter) {
       return 0;
     c.buf = arg3;
   }
-  struct tls_call *cur = bpf_map_lookup_elem(&tls_calls, &id);
+  struct tls_call *cur = task_slot_new(tls_calls);
   if (cur)
     *cur = c; /* only this thread touches its entry */
-  else
-    bpf_map_update_elem(&tls_calls, &id, &c, BPF_ANY);
   return 0;
 }
 
@@ -131,7 +128,7 @@ int BPF_KRETPROBE(qtap_tls_return, long rc) {
   __u64 id = bpf_get_current_pid_tgid();
   if (qtap_noop)
     return 0;
-  struct tls_call *cp = bpf_map_lookup_elem(&tls_calls, &id);
+  struct tls_call *cp = task_slot(tls_calls);
   if (!cp || !cp->session)
     return 0;
   struct tls_call c = *cp;
@@ -185,8 +182,11 @@ int BPF_KRETPROBE(qtap_tls_return, long rc) {
                                       : __sync_fetch_and_add(&o->recv, bytes);
   capture(0, -1, dir, QTAP_CALL_TLS, offset, bytes, c.buf, 0, QTAP_DATA_F_TLS, lib, c.session);
   if (dir == QTAP_DIR_SEND) {
-    struct tls_pending p = {.session = c.session, .cpu_ns = thread_cpu_ns()};
-    bpf_map_update_elem(&tls_pending, &id, &p, BPF_ANY);
+    struct tls_pending *p = task_slot_new(tls_pending);
+    if (p) {
+      p->session = c.session;
+      p->cpu_ns = thread_cpu_ns();
+    }
   }
   return 0;
 }
