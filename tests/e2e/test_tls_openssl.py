@@ -286,3 +286,34 @@ def test_deleted_library_still_probed(server, cert, tmp_path):
         assert r["process"]["pid"] == p.pid
     finally:
         assert q.stop() == 0
+
+
+def test_library_dlopened_after_ready_by_a_running_process(server, cert, tmp_path):
+    """A process already running when qtap starts loads a libssl qtap has not
+    seen (a private copy: its own inode) only afterwards, with dlopen (python's
+    `import ssl`), and makes its request right away: that first request is
+    captured."""
+    libdir = tmp_path / "late-lib"
+    libdir.mkdir()
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", libdir / "libssl.so.3")
+    m = marker()
+    code = ("import sys\n"
+            "print('running', flush=True); sys.stdin.readline()\n"
+            "import ssl,http.client\n"
+            f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n"
+            f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
+            f"c.request('GET','/hello?id={m}'); assert c.getresponse().read()==b'hello world\\n'\n")
+    p = subprocess.Popen([SYS_PYTHON, "-c", code], env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)),
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "running"
+    q = Qtap(tmp_path / "q").start()
+    try:
+        p.communicate("go\n", timeout=30)
+        assert p.returncode == 0
+        r = q.wait_for(mine(m, "egress"), what="first request through a libssl dlopen()ed after ready")[0]
+        check_tls(r)
+        assert r["process"]["pid"] == p.pid
+        assert body_bytes(r["http"]["response"]["body"]) == b"hello world\n"
+        assert any("probing" in l and str(libdir) in l for l in q.stderr().splitlines()), q.stderr()
+    finally:
+        assert q.stop() == 0
