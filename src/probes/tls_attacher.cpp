@@ -1,6 +1,7 @@
 #include "probes/tls_attacher.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <cstring>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,11 +33,16 @@ uint8_t cookie_style(tls::ArgStyle s) {
   return QTAP_TLS_STYLE_RET;
 }
 
-uint64_t mnt_ns_of(const std::string& proc_root, uint32_t pid) {
-  struct stat st {};
-  std::string p = pid ? fmt::format("{}/{}/ns/mnt", proc_root, pid) : proc_root + "/self/ns/mnt";
-  if (stat(p.c_str(), &st) != 0) return 0;
-  return st.st_ino;
+// The process's view of "/" (see TlsAttacher::RootKey); all zero if it is gone.
+std::tuple<uint64_t, uint64_t, uint64_t> root_of(const std::string& proc_root, uint32_t pid) {
+  const std::string dir = pid ? fmt::format("{}/{}", proc_root, pid) : proc_root + "/self";
+  struct stat ns {};
+  struct statx root {};
+  if (stat((dir + "/ns/mnt").c_str(), &ns) != 0 ||
+      statx(AT_FDCWD, (dir + "/root").c_str(), 0, STATX_INO | STATX_MNT_ID, &root) != 0) {
+    return {0, 0, 0};
+  }
+  return {ns.st_ino, (root.stx_mask & STATX_MNT_ID) ? root.stx_mnt_id : 0, root.stx_ino};
 }
 
 std::vector<uint32_t> list_pids(const std::string& proc_root) {
@@ -135,7 +141,7 @@ bool is_tls_library_path(std::string_view path) {
 }
 
 TlsAttacher::TlsAttacher(TlsAttacherConfig cfg, KernelProbes* probes)
-    : cfg_(std::move(cfg)), probes_(probes), own_mnt_ns_(mnt_ns_of(cfg_.proc_root, 0)) {}
+    : cfg_(std::move(cfg)), probes_(probes), own_root_(root_of(cfg_.proc_root, 0)) {}
 
 TlsAttacher::~TlsAttacher() {
   if (worker_.joinable()) {
@@ -255,11 +261,11 @@ void TlsAttacher::examine(const std::string& path, bool executable, const std::s
 }
 
 void TlsAttacher::scan_root_once(uint32_t pid) {
-  uint64_t ns = mnt_ns_of(cfg_.proc_root, pid);
-  if (ns == 0 || !mnt_ns_scanned_.insert(ns).second) return;
-  // Our own namespace is the host's root; others are reached through a
-  // process living in them.
-  std::string root = ns == own_mnt_ns_ ? "" : fmt::format("{}/{}/root", cfg_.proc_root, pid);
+  const RootKey key = root_of(cfg_.proc_root, pid);
+  if (std::get<0>(key) == 0 || !roots_scanned_.insert(key).second) return;
+  // Our own root is the host's; others are reached through a process that
+  // has them as "/".
+  std::string root = key == own_root_ ? "" : fmt::format("{}/{}/root", cfg_.proc_root, pid);
   for (const auto& lib : tls::scan_library_dirs(root, is_tls_library_path)) {
     examine(lib.host_path, false, lib.host_path);
   }
@@ -276,7 +282,7 @@ void TlsAttacher::scan_process(uint32_t pid) {
 
 void TlsAttacher::discover_all() {
   if (!cfg_.any()) return;
-  mnt_ns_scanned_.insert(own_mnt_ns_);
+  roots_scanned_.insert(own_root_);
   for (const auto& lib : tls::scan_library_dirs("", is_tls_library_path)) examine(lib.host_path, false, lib.host_path);
   for (uint32_t pid : list_pids(cfg_.proc_root)) scan_process(pid);
 }

@@ -13,8 +13,10 @@
 #include <deque>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <unordered_set>
 #include <vector>
 
@@ -92,10 +94,14 @@ class TlsAttacher {
 
   TlsAttacherConfig cfg_;
   KernelProbes* probes_;
-  uint64_t own_mnt_ns_ = 0;
+  // What a process sees as "/": its mount namespace, and the mount and
+  // inode of its root directory (a container runtime starts its first program
+  // in the new namespace before pivot_root, and chroot keeps the namespace).
+  using RootKey = std::tuple<uint64_t, uint64_t, uint64_t>;
+  RootKey own_root_{};
   // Touched by discover_all() before start(), then by the worker only.
   std::unordered_set<tls::FileIdentity, tls::FileIdentityHash> examined_;
-  std::unordered_set<uint64_t> mnt_ns_scanned_;
+  std::set<RootKey> roots_scanned_;
   std::vector<qtap_go_offsets> go_offsets_;  // index = the Go probes' cookie extra
 
   mutable std::mutex mu_;  // guards queue_ and libs_

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from harness import QTAP_BIN, SYS_PYTHON, addr, body_bytes, header, http_server, marker, mine, Qtap, require_bpf
+from harness import (QTAP_BIN, SYS_PYTHON, Qtap, addr, body_bytes, header, http_server, marker, mine,
+                     require_bpf, wait_until)
 
 CURL = "/usr/bin/curl"
 NODE = shutil.which("node") or "/usr/bin/node"
@@ -317,3 +318,42 @@ def test_library_dlopened_after_ready_by_a_running_process(server, cert, tmp_pat
         assert any("probing" in l and str(libdir) in l for l in q.stderr().splitlines()), q.stderr()
     finally:
         assert q.stop() == 0
+
+
+def test_container_root_with_its_own_libssl(server, qtap, cert, tmp_path):
+    """Started after qtap is ready the way a container runtime starts one: a
+    first program in a new mount namespace, then a new root (here chroot into
+    a bind of the host's tree) whose libssl.so.3 is another file than the
+    host's, mounted there as a single file, as a Kubernetes subPath mount is
+    (the file's own name is not libssl's, so only the scan of the new root
+    can tell what it is). qtap scans the new root when python is exec'd in
+    it; python loads that libssl once the probes are live, and its request is
+    captured."""
+    newroot = tmp_path / "newroot"
+    newroot.mkdir()
+    copy = tmp_path / "from-the-image"
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", copy)
+    m = marker()
+    code = ("import sys\n"
+            "print('running', flush=True); sys.stdin.readline()\n"
+            "import ssl,http.client\n"
+            f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n"
+            f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
+            f"c.request('GET','/hello?id={m}'); assert c.getresponse().read()==b'hello world\\n'\n")
+    script = (f"mount --rbind / {newroot}\n"
+              f"mount --bind {copy} {newroot}/usr/lib/x86_64-linux-gnu/libssl.so.3\n"
+              f'exec chroot {newroot} {SYS_PYTHON} -c "$0"\n')
+    p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-ec", script, code],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "running"
+        wanted = f"TLS: probing /proc/{p.pid}/root/usr/lib/x86_64-linux-gnu/libssl.so.3: OpenSSL 3"
+        wait_until(lambda: wanted in qtap.stderr(), 20, "the new root's libssl to be probed")
+        p.communicate("go\n", timeout=30)
+        assert p.returncode == 0
+    finally:
+        p.kill()
+    r = qtap.wait_for(mine(m, "egress"), what="python's request from the new root")[0]
+    check_tls(r)
+    assert r["process"]["pid"] == p.pid
+    assert body_bytes(r["http"]["response"]["body"]) == b"hello world\n"
