@@ -35,6 +35,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert
   -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
 coproc SRV { exec "$peer" serve "$tmp/cert.pem" "$tmp/key.pem"; }
 srv=$SRV_PID
+server_pid=$srv
 trap 'kill $srv 2>/dev/null; rm -rf "$tmp"' EXIT
 read -r _ port <&"${SRV[0]}"
 url="https://localhost:$port/echo"

@@ -1,42 +1,72 @@
 # Shared by the overhead benchmarks (sourced). The caller defines `load`
-# (runs the workload once, prints requests/s), `qtap` and `tmp`.
+# (runs the workload once, prints requests/s), `qtap`, `tmp`, `duration` and
+# `server_pid` (the traced server).
 
-# Runs `load` under qtap with extra flags; prints "req/s qtap_cpu_seconds".
+# Commands that place the agent (qtap, and the busy loop standing in for it)
+# on CPUs; empty unless the caller pins (nginx_wrk.sh --spare-core).
+[[ -v pin_agent ]] || pin_agent=()
+
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$1/stat"
+}
+
+# Runs `load`; prints "req/s us": us is the CPU the traced programs (the
+# server and the load generator) used per request, in microseconds. Unlike
+# throughput it does not count time spent waiting for a CPU, so it shows what
+# tracing adds inside the traced programs themselves, as on a host with
+# spare cores (the agent's own CPU is measured apart).
+measured_load() {
+  local before after rps user sys
+  before=$(cpu_seconds "$server_pid")
+  TIMEFORMAT='%3U %3S'
+  { time load > "$tmp/rps.out" 2> "$tmp/load.err"; } 2> "$tmp/time.out"
+  after=$(cpu_seconds "$server_pid")
+  rps=$(cat "$tmp/rps.out")
+  read -r user sys < "$tmp/time.out"
+  echo "$rps $(echo "($after - $before + $user + $sys) * 1000000 / ($rps * $duration)" | bc -l)"
+}
+
+# Runs `load` under qtap with extra flags; prints "req/s qtap_cpu_seconds
+# traced_us_per_request".
 with_qtap() {
   rm -f "$tmp/ready"
-  "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
+  "${pin_agent[@]}" "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
   local q=$!
   until [ -e "$tmp/ready" ]; do sleep 0.05; done
-  local before after rps
-  before=$(awk '{print $14 + $15}' "/proc/$q/stat")
-  rps=$(load)
-  after=$(awk '{print $14 + $15}' "/proc/$q/stat")
+  local before after rps us
+  before=$(cpu_seconds $q)
+  read -r rps us < <(measured_load)
+  after=$(cpu_seconds $q)
   kill -INT $q
   wait $q
-  echo "$rps $(echo "($after - $before) / $(getconf CLK_TCK)" | bc -l)"
+  echo "$rps $(echo "$after - $before" | bc -l) $us"
 }
 
 # One round: six runs back to back (without qtap; probes doing nothing; the
 # kernel side capturing with the agent dropping every event; full capture;
 # recording only, decoded later; a busy loop taking the CPU full capture
-# took, with no qtap). Prints one line:
-# "base floor kern full hog floor_cpu kern_cpu full_cpu rec rec_cpu".
+# took, with no qtap). Prints one line: "base floor kern full hog floor_cpu
+# kern_cpu full_cpu rec rec_cpu", then the traced programs' CPU per request
+# of "base floor kern full rec".
 one_round() {
   local base floor floor_cpu kern kern_cpu full full_cpu rec rec_cpu duty hog h
-  base=$(load)
-  read -r floor floor_cpu < <(with_qtap --noop-probes)
-  read -r kern kern_cpu < <(with_qtap --discard-events)
-  read -r full full_cpu < <(with_qtap)
+  local base_us floor_us kern_us full_us rec_us
+  read -r base base_us < <(measured_load)
+  read -r floor floor_cpu floor_us < <(with_qtap --noop-probes)
+  read -r kern kern_cpu kern_us < <(with_qtap --discard-events)
+  read -r full full_cpu full_us < <(with_qtap)
   cp "$tmp/qtap.err" "$tmp/full.err"  # its stats close the table
-  read -r rec rec_cpu < <(with_qtap --record-only "$tmp/rec.qrec")
+  read -r rec rec_cpu rec_us < <(with_qtap --record-only "$tmp/rec.qrec")
   rm -f "$tmp/rec.qrec"
   duty=$(echo "d = $full_cpu / $duration; if (d > 1) d = 1; d" | bc -l)
-  python3 "$here/cpu_hog.py" "$duty" "$((duration + 2))" &
+  "${pin_agent[@]}" python3 "$here/cpu_hog.py" "$duty" "$((duration + 2))" &
   h=$!
   sleep 0.5
   hog=$(load)
   wait $h
-  echo "$base $floor $kern $full $hog $floor_cpu $kern_cpu $full_cpu $rec $rec_cpu"
+  echo "$base $floor $kern $full $hog $floor_cpu $kern_cpu $full_cpu $rec $rec_cpu" \
+    "$base_us $floor_us $kern_us $full_us $rec_us"
 }
 
 # The table over `reps` rounds ($REPS, default 1); $1 is the title line. The
@@ -66,15 +96,16 @@ def cell(xs, fmt):
     return (fmt + " [" + fmt + "-" + fmt + "]").format(statistics.median(xs), min(xs), max(xs))
 col = lambda i: [r[i] for r in rows]
 pct = lambda i, j: [100 * r[i] / r[j] for r in rows]
-print("without qtap               {} req/s".format(cell(col(0), "{:.0f}")))
+us = lambda i: "  traced programs\x27 CPU {} us/request".format(cell(col(i), "{:.1f}"))
+print("without qtap               {} req/s".format(cell(col(0), "{:.0f}")) + us(10))
 print("qtap probes, no work       {} req/s  {}% of without  qtap CPU {} s".format(
-    cell(col(1), "{:.0f}"), cell(pct(1, 0), "{:.1f}"), cell(col(5), "{:.2f}")))
+    cell(col(1), "{:.0f}"), cell(pct(1, 0), "{:.1f}"), cell(col(5), "{:.2f}")) + us(11))
 print("kernel capture, dropped    {} req/s  {}% of without  {}% of the floor  qtap CPU {} s".format(
-    cell(col(2), "{:.0f}"), cell(pct(2, 0), "{:.1f}"), cell(pct(2, 1), "{:.1f}"), cell(col(6), "{:.2f}")))
+    cell(col(2), "{:.0f}"), cell(pct(2, 0), "{:.1f}"), cell(pct(2, 1), "{:.1f}"), cell(col(6), "{:.2f}")) + us(12))
 print("qtap full capture          {} req/s  {}% of without  {}% of the floor  qtap CPU {} s".format(
-    cell(col(3), "{:.0f}"), cell(pct(3, 0), "{:.1f}"), cell(pct(3, 1), "{:.1f}"), cell(col(7), "{:.2f}")))
+    cell(col(3), "{:.0f}"), cell(pct(3, 0), "{:.1f}"), cell(pct(3, 1), "{:.1f}"), cell(col(7), "{:.2f}")) + us(13))
 print("qtap --record-only          {} req/s  {}% of without  {}% of the floor  qtap CPU {} s".format(
-    cell(col(8), "{:.0f}"), cell(pct(8, 0), "{:.1f}"), cell(pct(8, 1), "{:.1f}"), cell(col(9), "{:.2f}")))
+    cell(col(8), "{:.0f}"), cell(pct(8, 0), "{:.1f}"), cell(pct(8, 1), "{:.1f}"), cell(col(9), "{:.2f}")) + us(14))
 print("no qtap, a busy loop using qtap\x27s CPU  {} req/s  {}% of without".format(
     cell(col(4), "{:.0f}"), cell(pct(4, 0), "{:.1f}")))
 '
@@ -88,7 +119,7 @@ print("no qtap, a busy loop using qtap\x27s CPU  {} req/s  {}% of without".forma
 # Requests are taken as req/s x duration.
 bpf_costs() {
   rm -f "$tmp/ready"
-  "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
+  "${pin_agent[@]}" "$qtap" --format json --output /dev/null --ready-file "$tmp/ready" "$@" 2> "$tmp/qtap.err" &
   local q=$! was rps
   until [ -e "$tmp/ready" ]; do sleep 0.05; done
   was=$(sysctl -n kernel.bpf_stats_enabled)

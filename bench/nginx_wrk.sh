@@ -6,10 +6,15 @@
 # and the agent dropping every event (--discard-events); with qtap capturing
 # everything (JSON to /dev/null). Prints requests/s, ratios and qtap's CPU
 # seconds. Needs root.
-#   [REPS=N] bench/nginx_wrk.sh [--tls] [--duration 10] [--connections 10] [--qtap build/qtap] [--bpf-stats]
+#   [REPS=N] bench/nginx_wrk.sh [--tls] [--duration 10] [--connections 10] [--qtap build/qtap]
+#                               [--bpf-stats] [--spare-core]
+# --spare-core: nginx and wrk share CPU 0 and qtap has CPU 1 to itself, as on
+# a host where the agent does not compete with the traced programs for CPU.
 # REPS=N runs N rounds and gives the median and range of each cell (bench/lib.sh).
 set -euo pipefail
 bpf_stats=0
+pin_traced=()
+pin_agent=()
 here=$(cd "$(dirname "$0")" && pwd)
 qtap=$here/../build/qtap
 duration=10
@@ -22,6 +27,7 @@ while [[ $# -gt 0 ]]; do
     --connections) conns=$2; shift 2 ;;
     --qtap) qtap=$2; shift 2 ;;
     --bpf-stats) bpf_stats=1; shift ;;
+    --spare-core) pin_traced=(taskset -c 0); pin_agent=(taskset -c 1); shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -55,14 +61,15 @@ http {
     server { listen $listen; $ssl_conf root $tmp/www; }
 }
 CONF
-nginx -c "$tmp/nginx.conf" &
+"${pin_traced[@]}" nginx -c "$tmp/nginx.conf" &
 ngx=$!
+server_pid=$ngx
 trap 'kill $ngx 2>/dev/null; rm -rf "$tmp"' EXIT
 url="$scheme://127.0.0.1:$port/1k.bin"
 until curl -skf -o /dev/null "$url"; do sleep 0.05; done
 
 load() {
-  wrk -t1 -c"$conns" -d"${duration}s" "$url" | awk '/Requests\/sec/ {print $2}'
+  "${pin_traced[@]}" wrk -t1 -c"$conns" -d"${duration}s" "$url" | awk '/Requests\/sec/ {print $2}'
 }
 
 . "$here/lib.sh"
@@ -70,5 +77,5 @@ if [[ $bpf_stats == 1 ]]; then
   bpf_costs
   bpf_costs --noop-probes
 else
-  compare_runs "nginx $scheme, 1 KiB responses, keep-alive, wrk -t1 -c$conns, ${duration}s per run"
+  compare_runs "nginx $scheme, 1 KiB responses, keep-alive, wrk -t1 -c$conns, ${duration}s per run${pin_agent[*]:+, nginx and wrk on CPU 0, qtap on CPU 1}"
 fi
