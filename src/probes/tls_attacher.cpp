@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <cstring>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -159,7 +160,8 @@ void TlsAttacher::examine_exe(uint32_t pid) {
   examine(link, true, n > 0 ? std::string(target, static_cast<size_t>(n)) : link);
 }
 
-void TlsAttacher::record(TlsLibraryInfo info, const std::string& path, const std::vector<Uprobe>& uprobes) {
+void TlsAttacher::record(TlsLibraryInfo info, const std::string& path, const std::vector<Uprobe>& uprobes,
+                         const std::function<std::string()>& describe) {
   if (info.error.empty() && probes_) {
     if (auto r = probes_->attach_uprobes(path, uprobes); !r) {
       info.error = r.error().message;
@@ -167,14 +169,15 @@ void TlsAttacher::record(TlsLibraryInfo info, const std::string& path, const std
       info.probes = uprobes.size();
     }
   }
+  std::string delay;
+  if (job_queued_ && probes_ && info.error.empty()) {
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - *job_queued_);
+    delay = fmt::format(" (probes live {:.1f} ms after the event)", us.count() / 1000.0);
+  }
+  if (describe) info.description = describe();
   if (!info.error.empty()) {
     spdlog::warn("TLS: cannot probe {} ({}): {}", info.path, info.library, info.error);
   } else if (probes_) {
-    std::string delay;
-    if (job_queued_) {
-      auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - *job_queued_);
-      delay = fmt::format(" (probes live {:.1f} ms after the event)", us.count() / 1000.0);
-    }
     spdlog::info("TLS: probing {}: {}{}", info.path, info.description, delay);
   }
   std::lock_guard lock(mu_);
@@ -255,9 +258,13 @@ void TlsAttacher::examine(const std::string& path, bool executable, const std::s
     return;
   }
   if (!cfg_.openssl || !(executable || tls::is_libssl_path(shown))) return;
-  auto plan = tls::plan_openssl_probes(*elf);
-  TlsLibraryInfo info{shown, "openssl", plan ? plan->describe() : "", 0, plan ? "" : plan.error().message};
-  record(std::move(info), path, plan ? openssl_uprobes(*elf, *plan) : std::vector<Uprobe>{});
+  auto plan = tls::plan_openssl_probes(*elf, /*with_version=*/false);
+  TlsLibraryInfo info{shown, "openssl", "", 0, plan ? "" : plan.error().message};
+  record(std::move(info), path, plan ? openssl_uprobes(*elf, *plan) : std::vector<Uprobe>{}, [&] {
+    if (!plan) return std::string();
+    plan->version = tls::detect_openssl_version(*elf);
+    return plan->describe();
+  });
 }
 
 void TlsAttacher::scan_root_once(uint32_t pid) {
@@ -306,6 +313,13 @@ void TlsAttacher::on_exec_mapping(uint32_t pid, uint32_t dev, uint64_t ino, std:
 }
 
 void TlsAttacher::run(std::stop_token stop) {
+  // A new program races this thread to its first TLS call, and on a busy host
+  // the program (just exec'd, runnable) would otherwise often run first. The
+  // work here is short and comes only with new files, so a higher priority
+  // costs others little. Needs CAP_SYS_NICE, which the agent has as root.
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kWorkerNice) != 0) {
+    spdlog::debug("TLS: cannot raise the attacher's priority: {}", std::strerror(errno));
+  }
   while (true) {
     Job job;
     {

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -78,6 +79,7 @@ class TlsAttacher {
     std::chrono::steady_clock::time_point queued{};
   };
 
+  static constexpr int kWorkerNice = -10;
   void run(std::stop_token stop);
   void handle(const Job& job);
   void scan_process(uint32_t pid);
@@ -89,7 +91,11 @@ class TlsAttacher {
   void examine(const std::string& path, bool executable, const std::string& shown = {});
   void examine_exe(uint32_t pid);
   void examine_go(const tls::ElfFile& elf, const std::string& path, const std::string& shown);
-  void record(TlsLibraryInfo info, const std::string& path, const std::vector<Uprobe>& uprobes);
+  // Attaches `uprobes` to `path` and logs the outcome. `describe`, if given,
+  // fills info.description once the probes are live (the slow part of a
+  // description is not on the way to attaching).
+  void record(TlsLibraryInfo info, const std::string& path, const std::vector<Uprobe>& uprobes,
+              const std::function<std::string()>& describe = {});
   uint32_t go_offsets_index(const qtap_go_offsets& o);
 
   TlsAttacherConfig cfg_;

@@ -206,12 +206,12 @@ const char* to_string(ArgStyle style) {
   return "?";
 }
 
-Result<OpenSslPlan> plan_openssl_probes(const ElfFile& elf) {
+Result<OpenSslPlan> plan_openssl_probes(const ElfFile& elf, bool with_version) {
   if (!function(elf, kWrite.pub) || !function(elf, kRead.pub)) {
     return make_error(fmt::format("{}: no SSL_write/SSL_read symbols", elf.path()));
   }
   OpenSslPlan plan;
-  plan.version = detect_openssl_version(elf);
+  if (with_version) plan.version = detect_openssl_version(elf);
 
   std::string how_write;
   std::string how_read;

@@ -77,7 +77,8 @@ struct OpenSslPlan {
 
 // Errors when the file defines no SSL_write/SSL_read, or their code cannot be
 // read. BoringSSL and OpenSSL < 1.1.1 (no *_ex) get the public functions
-// that exist.
-Result<OpenSslPlan> plan_openssl_probes(const ElfFile& elf);
+// that exist. `with_version`: also look for the version banner, which reads
+// all of .rodata (~8 ms for node): the attacher does it after attaching.
+Result<OpenSslPlan> plan_openssl_probes(const ElfFile& elf, bool with_version = true);
 
 }  // namespace qtap::tls
