@@ -262,6 +262,45 @@ def test_libssl_outside_the_usual_directories(server, qtap, cert, tmp_path):
     assert maps, qtap.stderr()
 
 
+def waiting_client_code(server, cert, m, ssl_first=False):
+    """Python code that prints "running", waits for a line on stdin, then GETs
+    /hello?id=M from the server. libssl is loaded (`import ssl`) after the
+    wait, or before printing with `ssl_first`."""
+    load = ("import ssl,http.client\n"
+            f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n")
+    wait = "import sys\nprint('running', flush=True); sys.stdin.readline()\n"
+    return ((load + wait) if ssl_first else (wait + load)) + (
+        f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
+        f"c.request('GET','/hello?id={m}'); assert c.getresponse().read()==b'hello world\\n'\n")
+
+
+def start_waiting_client(code, libdir=None, argv=None):
+    """Starts `code` under python (or `argv`, given the code as its last
+    argument), with `libdir` as LD_LIBRARY_PATH; returns it once it has
+    printed "running"."""
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libdir)) if libdir else None
+    p = subprocess.Popen(argv + [code] if argv else [SYS_PYTHON, "-c", code], env=env,
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "running"
+    return p
+
+
+def go_under_new_qtap(tmp_path, p, m, what):
+    """Starts qtap, then lets the waiting client `p` go; returns qtap's stderr
+    once the client's request is in qtap's output, as TLS, from its pid."""
+    q = Qtap(tmp_path / "q").start()
+    try:
+        p.communicate("go\n", timeout=30)
+        assert p.returncode == 0
+        r = q.wait_for(mine(m, "egress"), what=what)[0]
+        check_tls(r)
+        assert r["process"]["pid"] == p.pid
+        assert body_bytes(r["http"]["response"]["body"]) == b"hello world\n"
+        return q.stderr()
+    finally:
+        assert q.stop() == 0
+
+
 def test_deleted_library_still_probed(server, cert, tmp_path):
     """A process keeps using a libssl whose file was deleted before qtap
     started: qtap finds it through /proc/PID/map_files and probes it."""
@@ -269,24 +308,9 @@ def test_deleted_library_still_probed(server, cert, tmp_path):
     libdir.mkdir()
     shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", libdir / "libssl.so.3")
     m = marker()
-    code = ("import ssl,http.client,sys\n"
-            f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n"
-            "print('loaded', flush=True); sys.stdin.readline()\n"
-            f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
-            f"c.request('GET','/hello?id={m}'); assert c.getresponse().read()==b'hello world\\n'\n")
-    p = subprocess.Popen([SYS_PYTHON, "-c", code], env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)),
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "loaded"
+    p = start_waiting_client(waiting_client_code(server, cert, m, ssl_first=True), libdir)
     (libdir / "libssl.so.3").unlink()
-    q = Qtap(tmp_path / "q").start()
-    try:
-        p.communicate("go\n", timeout=30)
-        assert p.returncode == 0
-        r = q.wait_for(mine(m, "egress"), what="request through a deleted libssl")[0]
-        check_tls(r)
-        assert r["process"]["pid"] == p.pid
-    finally:
-        assert q.stop() == 0
+    go_under_new_qtap(tmp_path, p, m, "request through a deleted libssl")
 
 
 def test_library_dlopened_after_ready_by_a_running_process(server, cert, tmp_path):
@@ -298,26 +322,9 @@ def test_library_dlopened_after_ready_by_a_running_process(server, cert, tmp_pat
     libdir.mkdir()
     shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", libdir / "libssl.so.3")
     m = marker()
-    code = ("import sys\n"
-            "print('running', flush=True); sys.stdin.readline()\n"
-            "import ssl,http.client\n"
-            f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n"
-            f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
-            f"c.request('GET','/hello?id={m}'); assert c.getresponse().read()==b'hello world\\n'\n")
-    p = subprocess.Popen([SYS_PYTHON, "-c", code], env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)),
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert p.stdout.readline().strip() == "running"
-    q = Qtap(tmp_path / "q").start()
-    try:
-        p.communicate("go\n", timeout=30)
-        assert p.returncode == 0
-        r = q.wait_for(mine(m, "egress"), what="first request through a libssl dlopen()ed after ready")[0]
-        check_tls(r)
-        assert r["process"]["pid"] == p.pid
-        assert body_bytes(r["http"]["response"]["body"]) == b"hello world\n"
-        assert any("probing" in l and str(libdir) in l for l in q.stderr().splitlines()), q.stderr()
-    finally:
-        assert q.stop() == 0
+    p = start_waiting_client(waiting_client_code(server, cert, m), libdir)
+    err = go_under_new_qtap(tmp_path, p, m, "first request through a libssl dlopen()ed after ready")
+    assert any("probing" in line and str(libdir) in line for line in err.splitlines()), err
 
 
 def test_container_root_with_its_own_libssl(server, qtap, cert, tmp_path):
@@ -334,19 +341,12 @@ def test_container_root_with_its_own_libssl(server, qtap, cert, tmp_path):
     copy = tmp_path / "from-the-image"
     shutil.copy("/usr/lib/x86_64-linux-gnu/libssl.so.3", copy)
     m = marker()
-    code = ("import sys\n"
-            "print('running', flush=True); sys.stdin.readline()\n"
-            "import ssl,http.client\n"
-            f"ctx=ssl.create_default_context(cafile='{cert[0]}')\n"
-            f"c=http.client.HTTPSConnection('localhost',{server.port},context=ctx)\n"
-            f"c.request('GET','/hello?id={m}'); assert c.getresponse().read()==b'hello world\\n'\n")
     script = (f"mount --rbind / {newroot}\n"
               f"mount --bind {copy} {newroot}/usr/lib/x86_64-linux-gnu/libssl.so.3\n"
               f'exec chroot {newroot} {SYS_PYTHON} -c "$0"\n')
-    p = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "sh", "-ec", script, code],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    p = start_waiting_client(waiting_client_code(server, cert, m),
+                             argv=["unshare", "--mount", "--propagation", "private", "sh", "-ec", script])
     try:
-        assert p.stdout.readline().strip() == "running"
         wanted = f"TLS: probing /proc/{p.pid}/root/usr/lib/x86_64-linux-gnu/libssl.so.3: OpenSSL 3"
         wait_until(lambda: wanted in qtap.stderr(), 20, "the new root's libssl to be probed")
         p.communicate("go\n", timeout=30)
